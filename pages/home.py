@@ -1,0 +1,41 @@
+"""Overview: what this explorer holds — spaces, proxies and the data found."""
+import pandas as pd
+import streamlit as st
+
+from swap_core import benchmarks
+from swap_core.proxies import get_proxy, list_proxies
+from swap_core.spaces import get_space, list_spaces
+
+st.title("swap-explorer")
+st.markdown(
+    "Training-free neural architecture search, live: **SWAP-Score** (sample-wise activation "
+    "patterns, Peng et al., ICLR 2024) and the zero-cost proxies it is compared with."
+)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Search spaces")
+    spaces = [get_space(name) for name in list_spaces()]
+    st.dataframe(
+        pd.DataFrame({"space": [s.name for s in spaces], "title": [s.title for s in spaces],
+                      "presets": [", ".join(s.presets) for s in spaces]}),
+        hide_index=True, use_container_width=True,
+    )
+with right:
+    st.subheader("Proxies")
+    infos = [get_proxy(name) for name in list_proxies()]
+    st.dataframe(
+        pd.DataFrame({"proxy": [i.name for i in infos], "what": [i.description for i in infos],
+                      "paper": [f"{i.paper} {i.year or ''}" for i in infos],
+                      "higher is better": [i.higher_is_better for i in infos]}),
+        hide_index=True, use_container_width=True,
+    )
+
+st.subheader("Data")
+st.caption(f"Data directory: `{benchmarks.data_dir()}` (set `SWAP_EXPLORER_DATA` to change it)")
+records = benchmarks.inventory()
+found = sum(r["present"] for r in records)
+st.write(f"{found} of {len(records)} data files found.")
+st.dataframe(pd.DataFrame(records), hide_index=True, use_container_width=True)
+if found < len(records):
+    st.info("Missing files: run `python -m swap_core fetch-data` (needs internet) to download them.")

@@ -1,0 +1,116 @@
+"""Speed benchmark of the SWAP count against a plain forward pass and the float reference.
+
+For each network and batch size it times, under no_grad with BatchNorm in training mode:
+a plain forward pass, `count_sample_wise_patterns` (packed bits, per-layer deduplication)
+and `count_sample_wise_patterns_naive` (the official code's float way: concatenate the
+sign matrices, transpose, `torch.unique(dim=0)`). Each timing is the median of `repeats`
+runs after one warm-up; the three are interleaved within a repeat so that a busy machine
+slows them alike. The two counts must agree, or the benchmark fails.
+
+Goal (issue 2): swap ≤ 1.5 × forward and naive ≥ 10 × swap at batch 16 and 64.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from .patterns import count_sample_wise_patterns, count_sample_wise_patterns_naive, train_mode
+
+NB201_ALL_CONV3X3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+# DARTS_V2, the cell found by DARTS (Liu et al., ICLR 2019).
+DARTS_V2 = (
+    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
+    "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], "
+    "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
+    "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
+)
+Record = dict[str, object]
+
+
+def benchmark_networks(preset: str = "benchmark") -> dict[str, Callable[[], nn.Module]]:
+    """Builders of the benchmark's two networks: NB201 with an all-conv3x3 cell, and the
+    DARTS NB301 network (`preset` "benchmark") with the DARTS_V2 genotype."""
+    from .spaces import get_space
+
+    def build(space_name: str, arch: str) -> Callable[[], nn.Module]:
+        space = get_space(space_name)
+        return lambda: space.build(space.from_str(arch), space.config(preset))
+
+    return {"nb201": build("nb201", NB201_ALL_CONV3X3), "nb301": build("darts", DARTS_V2)}
+
+
+def _timed(fn: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def time_network(model: nn.Module, inputs: torch.Tensor, repeats: int = 3) -> tuple[dict[str, float], int]:
+    """Median seconds of forward, swap and naive (interleaved), and the agreed SWAP count."""
+    def forward() -> None:
+        with torch.no_grad():
+            model(inputs)
+
+    tasks = {"forward_s": forward,
+             "swap_s": lambda: count_sample_wise_patterns(model, inputs),
+             "naive_s": lambda: count_sample_wise_patterns_naive(model, inputs)}
+    times: dict[str, list[float]] = {key: [] for key in tasks}
+    with train_mode(model):
+        for key, task in tasks.items():  # warm-up
+            task()
+        for _ in range(repeats):
+            counts = {}
+            for key, task in tasks.items():
+                seconds, counts[key] = _timed(task)
+                times[key].append(seconds)
+            if counts["swap_s"] != counts["naive_s"]:
+                raise RuntimeError(f"packed SWAP count {counts['swap_s']} != float reference {counts['naive_s']}")
+    return {key: statistics.median(values) for key, values in times.items()}, int(counts["swap_s"])
+
+
+def format_row(record: Record) -> str:
+    fwd, swap, naive = record["forward_s"], record["swap_s"], record["naive_s"]
+    return (f"{record['network']:<8} {record['batch']:>5} {fwd * 1e3:>10.1f} {swap * 1e3:>9.1f} {naive * 1e3:>10.1f}"
+            f" {swap / fwd:>9.2f} {naive / swap:>10.1f} {record['patterns']:>9}")
+
+
+HEADER = (f"{'network':<8} {'batch':>5} {'forward ms':>10} {'swap ms':>9} {'naive ms':>10}"
+          f" {'swap/fwd':>9} {'naive/swap':>10} {'patterns':>9}")
+
+
+def run_bench(batch_sizes: Iterable[int] = (16, 64), repeats: int = 3, json_path: str | Path | None = None,
+              log: Callable[[str], None] | None = print, *,
+              networks: Mapping[str, Callable[[], nn.Module]] | None = None,
+              input_size: int = 32, seed: int = 0) -> list[Record]:
+    """Time forward / swap / naive for each network and batch size; print a table with the
+    ratios swap/forward and naive/swap; write the records as JSON to `json_path` if given.
+
+    Records are `{"network", "batch", "forward_s", "swap_s", "naive_s"}`. `networks` maps
+    names to builders (default: `benchmark_networks()`); inputs are N(0, 1) images.
+    """
+    log = log or (lambda _line: None)
+    networks = networks if networks is not None else benchmark_networks()
+    generator = torch.Generator().manual_seed(seed)
+    records: list[Record] = []
+    log(HEADER)
+    for name, build in networks.items():
+        torch.manual_seed(seed)
+        model = build()
+        for batch in batch_sizes:
+            inputs = torch.randn(batch, 3, input_size, input_size, generator=generator)
+            seconds, patterns = time_network(model, inputs, repeats)
+            record = {"network": name, "batch": int(batch), **seconds}
+            log(format_row({**record, "patterns": patterns}))
+            records.append(record)
+    if json_path is not None:
+        Path(json_path).write_text(json.dumps(records, indent=2) + "\n")
+    return records
+
+
+__all__ = ["DARTS_V2", "NB201_ALL_CONV3X3", "benchmark_networks", "run_bench", "time_network"]

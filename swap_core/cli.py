@@ -1,0 +1,223 @@
+"""Command line: `python -m swap_core score | correlate | bench | fetch-data | list`.
+
+Output files are CSV (or JSON) keyed by the architecture string in column `arch`.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import torch
+
+from . import benchmarks, data
+from .progress import ProgressBar
+from .proxies import ProxyError, get_proxy, list_proxies, score
+from .spaces import get_space, list_spaces
+from .stats import rank_correlation
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks CUDA when present, else the CPU; an unavailable device is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for but torch sees no CUDA GPU; use --device cpu or auto")
+    return torch.device(name)
+
+
+def read_arch_file(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, architecture string) from a CSV with column `arch` or a text file."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        first = handle.readline()
+        handle.seek(0)
+        header = next(csv.reader([first]), [])
+        if "arch" in [h.strip() for h in header]:
+            reader = csv.DictReader(handle)
+            for row in reader:
+                yield reader.line_num, (row.get("arch") or "").strip()
+        else:
+            for number, line in enumerate(handle, start=1):
+                if line.strip() and not line.lstrip().startswith("#"):
+                    yield number, line.strip()
+
+
+def _proxy_options(args: argparse.Namespace, names: Sequence[str]) -> dict[str, dict]:
+    options: dict[str, dict] = {}
+    for name in names:
+        opts: dict = {}
+        if name in ("swap", "reg_swap"):
+            opts["repeats"] = args.repeats
+        if name == "reg_swap":
+            if args.mu is not None:
+                opts["mu"] = args.mu
+            if args.sigma is not None:
+                opts["sigma"] = args.sigma
+        options[name] = opts
+    return options
+
+
+def _batch_size_needed(args: argparse.Namespace, names: Sequence[str]) -> int:
+    if args.batch_size:
+        return args.batch_size
+    sizes = [get_proxy(n).default_batch_size or 1 for n in names]
+    return max(sizes)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    space = get_space(args.space)
+    names = [n.strip() for n in args.proxies.split(",") if n.strip()]
+    for name in names:
+        get_proxy(name)  # fail early on a typo
+    config = space.config(args.network, args.dataset)
+    device = resolve_device(args.device)
+    rows = list(read_arch_file(Path(args.archs)))
+    if args.limit:
+        rows = rows[: args.limit]
+    source = "noise" if args.data == "synthetic" else "auto"
+    batch = data.load_batch(_batch_size_needed(args, names), args.seed, source=source,
+                            input_size=config.input_size)
+    print(f"data: {batch.description}", file=sys.stderr)
+    options = _proxy_options(args, names)
+    failures = 0
+    bar = ProgressBar(len(rows), label="score")
+    out_path = Path(args.out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(out_path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["arch", *names, "seconds"])
+        for done, (line, text) in enumerate(rows, start=1):
+            try:
+                start = time.perf_counter()
+                arch = space.from_str(text)
+                torch.manual_seed(args.seed)
+                model = space.build(arch, config)
+                values = score(model, names, batch.images, batch.labels, batch_size=args.batch_size,
+                               seed=args.seed, device=device, options=options)
+                seconds = time.perf_counter() - start
+                writer.writerow([space.to_str(arch), *(f"{values[n]:.10g}" for n in names), f"{seconds:.4f}"])
+                handle.flush()
+            except (ValueError, ProxyError, torch.OutOfMemoryError) as error:
+                failures += 1
+                print(f"\n{args.archs}: line {line}: skipped: {error}", file=sys.stderr)
+            bar.update(done)
+    print(f"wrote {len(rows) - failures} rows to {out_path}" + (f"; {failures} failed" if failures else ""),
+          file=sys.stderr)
+    return 1 if failures else 0
+
+
+def read_truth(spec: str, column: str | None) -> dict[str, float]:
+    """Ground truth from `FILE` or `FILE:COLUMN`; FILE may be relative to the data dir."""
+    try:
+        return dict(benchmarks.truth_table(spec, column))
+    except KeyError as error:
+        raise ValueError(f"ground-truth file {spec!r}: {error.args[0]}") from None
+
+
+def cmd_correlate(args: argparse.Namespace) -> int:
+    truth = read_truth(args.truth, args.column)
+    with open(args.scores, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        print(f"{args.scores}: no rows", file=sys.stderr)
+        return 1
+    matched = [r for r in rows if r["arch"] in truth]
+    print(f"{len(matched)} of {len(rows)} architectures have ground truth in {args.truth}")
+    print(f"{'proxy':<12} {'n':>6} {'spearman':>9} {'kendall':>9}")
+    for name in [c for c in rows[0] if c not in ("arch", "seconds")]:
+        x = [_as_float(r[name]) for r in matched]
+        y = [truth[r["arch"]] for r in matched]
+        result = rank_correlation(x, y)
+        print(f"{name:<12} {result['n']:>6} {result['spearman']:>9.4f} {result['kendall']:>9.4f}")
+    return 0 if matched else 1
+
+
+def _as_float(text: str) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    run_bench(batch_sizes=tuple(args.batch_sizes), repeats=args.repeats, json_path=args.json)
+    return 0
+
+
+def cmd_fetch_data(args: argparse.Namespace) -> int:
+    from .fetch import fetch_data
+
+    target = Path(args.data_dir) if args.data_dir else benchmarks.data_dir()
+    items = args.items.split(",") if args.items else None
+    written = fetch_data(target, items=items)
+    for path in written:
+        print(path)
+    return 0
+
+
+def cmd_list(_args: argparse.Namespace) -> int:
+    print("spaces:", ", ".join(list_spaces()))
+    for name in list_proxies():
+        info = get_proxy(name)
+        print(f"proxy {name:<10} {info.display_name:<16} {info.paper} {info.year or ''}")
+    for record in benchmarks.inventory():
+        print(f"data  {'found  ' if record['present'] else 'missing'} {record['file']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m swap_core", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("score", help="score architectures with proxies")
+    p.add_argument("--space", required=True, choices=list_spaces() + ["nb301"])
+    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet16-120"])
+    p.add_argument("--network", default="benchmark", choices=["benchmark", "teaching", "swap-proxy"])
+    p.add_argument("--archs", required=True, help="CSV with column 'arch', or one architecture per line")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--proxies", default="swap")
+    p.add_argument("--mu", type=float, default=None, help="reg_swap target size, thousands of parameters")
+    p.add_argument("--sigma", type=float, default=None, help="reg_swap width, thousands of parameters squared")
+    p.add_argument("--data", default="cifar10", choices=["cifar10", "synthetic"])
+    p.add_argument("--batch-size", type=int, default=None, help="default: each proxy's own (swap 16, naswot 128)")
+    p.add_argument("--repeats", type=int, default=1, help="swap re-initialisations averaged")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("correlate", help="rank correlation of scores with ground truth")
+    p.add_argument("--scores", required=True)
+    p.add_argument("--truth", required=True, help="FILE or FILE:COLUMN (relative to the data dir works too)")
+    p.add_argument("--column", default=None)
+    p.set_defaults(func=cmd_correlate)
+
+    p = sub.add_parser("bench", help="time SWAP against a forward pass and the float implementation")
+    p.add_argument("--json", default=None)
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 64])
+    p.add_argument("--repeats", type=int, default=5)
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("fetch-data", help="download the public ground truth and CIFAR-10 into the data dir")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--items", default=None, help="comma-separated subset of what to fetch")
+    p.set_defaults(func=cmd_fetch_data)
+
+    p = sub.add_parser("list", help="spaces, proxies and data found")
+    p.set_defaults(func=cmd_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

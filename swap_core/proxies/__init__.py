@@ -1,0 +1,146 @@
+"""Registry of zero-cost proxies and `score()`, which runs several on one network.
+
+A proxy is a function `(model, inputs, targets, **options) -> float` registered with
+`@proxy(name, ...)`. Its metadata says what it needs (labels, gradients, double
+precision), which paper defines it, and the batch size its reference code uses.
+`list_proxies()` is how the app and the CLI discover what exists.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+ProxyFn = Callable[..., float]
+
+
+@dataclass(frozen=True)
+class ProxyInfo:
+    name: str
+    fn: ProxyFn = field(repr=False)
+    display_name: str
+    description: str
+    paper: str
+    year: int | None
+    higher_is_better: bool
+    needs_grad: bool
+    needs_labels: bool
+    needs_double: bool
+    default_batch_size: int | None  # None: the proxy needs no data batch
+    modifies_model: bool  # re-initialises or casts weights: give it its own copy
+
+
+_PROXIES: dict[str, ProxyInfo] = {}
+_MODULES = ("swap", "naswot", "size")
+
+
+def proxy(
+    name: str,
+    *,
+    display_name: str | None = None,
+    description: str = "",
+    paper: str = "",
+    year: int | None = None,
+    higher_is_better: bool = True,
+    needs_grad: bool = False,
+    needs_labels: bool = False,
+    needs_double: bool = False,
+    default_batch_size: int | None = 64,
+    modifies_model: bool = False,
+) -> Callable[[ProxyFn], ProxyFn]:
+    """Decorator that registers a proxy function under `name`."""
+
+    def register(fn: ProxyFn) -> ProxyFn:
+        _PROXIES[name] = ProxyInfo(
+            name=name, fn=fn, display_name=display_name or name, description=description,
+            paper=paper, year=year, higher_is_better=higher_is_better, needs_grad=needs_grad,
+            needs_labels=needs_labels, needs_double=needs_double,
+            default_batch_size=default_batch_size, modifies_model=modifies_model,
+        )
+        return fn
+
+    return register
+
+
+def _load_all() -> None:
+    for module in _MODULES:
+        importlib.import_module(f"{__name__}.{module}")
+
+
+def list_proxies() -> list[str]:
+    _load_all()
+    return list(_PROXIES)
+
+
+def get_proxy(name: str) -> ProxyInfo:
+    _load_all()
+    if name not in _PROXIES:
+        raise ValueError(f"unknown proxy {name!r}; expected one of {sorted(_PROXIES)}")
+    return _PROXIES[name]
+
+
+class ProxyError(RuntimeError):
+    """A proxy could not produce a finite score for this network."""
+
+
+def score(
+    arch_or_model: Any,
+    names: Iterable[str],
+    inputs: torch.Tensor,
+    targets: torch.Tensor | None = None,
+    *,
+    space: Any = None,
+    config: Any = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, float]:
+    """Score one network with several proxies.
+
+    `arch_or_model` is an `nn.Module`, or an architecture (object or string) of `space`
+    built with `config`. Each proxy sees the first `batch_size` inputs (its own default
+    batch size when None), starts from the same weights, and runs under `seed`, so the
+    result of one proxy never depends on which others ran. `options[name]` holds keyword
+    options for that proxy. A non-finite result raises `ProxyError`.
+    """
+    model = _as_model(arch_or_model, space, config).to(device)
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    inputs = inputs.to(device)
+    targets = targets.to(device) if targets is not None else None
+    options = options or {}
+    results: dict[str, float] = {}
+    for name in names:
+        info = get_proxy(name)
+        model.load_state_dict(weights)
+        n = batch_size or info.default_batch_size or len(inputs)
+        if info.default_batch_size is not None and n > len(inputs):
+            raise ValueError(f"proxy {name!r} needs a batch of {n} but only {len(inputs)} inputs were given")
+        torch.manual_seed(seed)
+        value = float(info.fn(model, inputs[:n], None if targets is None else targets[:n], **options.get(name, {})))
+        if not math.isfinite(value):
+            raise ProxyError(f"proxy {name!r} returned {value} for this network")
+        results[name] = value
+    model.load_state_dict(weights)
+    return results
+
+
+def _as_model(arch_or_model: Any, space: Any, config: Any) -> nn.Module:
+    if isinstance(arch_or_model, nn.Module):
+        return arch_or_model
+    if space is None:
+        raise ValueError("scoring an architecture needs its search space (space=...)")
+    if isinstance(space, str):
+        from ..spaces import get_space
+
+        space = get_space(space)
+    arch = space.from_str(arch_or_model) if isinstance(arch_or_model, str) else arch_or_model
+    return space.build(arch, config or space.config("benchmark"))
+
+
+__all__ = ["ProxyError", "ProxyInfo", "get_proxy", "list_proxies", "proxy", "score"]

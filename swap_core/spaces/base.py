@@ -1,0 +1,111 @@
+"""The search-space interface every space module implements.
+
+A space owns a frozen, hashable architecture type (with `to_str()` / `from_str(s)`), the
+operations a search needs (sample, mutate, crossover, neighbours, enumerate), a drawable
+graph, and a network builder whose `benchmark` preset reproduces the published network.
+Randomness always comes from a `random.Random` passed in, so searches are reproducible.
+"""
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import networkx as nx
+import torch.nn as nn
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """How to turn an architecture into a network.
+
+    `channels` is the stem/initial channel count C, `cells` the number of cells per stage
+    (NB201) or in total (DARTS), `num_classes` the classifier width, `stem` whether the
+    network has its stem, `input_size` the expected image side in pixels. Space-specific
+    knobs go in `extra` (a tuple of (key, value) pairs so the config stays hashable).
+    """
+
+    preset: str
+    channels: int
+    cells: int
+    num_classes: int
+    stem: bool = True
+    input_size: int = 32
+    extra: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return dict(self.extra).get(key, default)
+
+    def with_options(self, **changes: Any) -> "NetworkConfig":
+        """A copy with fields (or `extra` keys) replaced; unknown keys go to `extra`."""
+        known = {f for f in self.__dataclass_fields__ if f != "extra"}
+        direct = {k: v for k, v in changes.items() if k in known}
+        extra = dict(self.extra)
+        extra.update({k: v for k, v in changes.items() if k not in known})
+        return replace(self, extra=tuple(sorted(extra.items())), **direct)
+
+
+DATASET_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet16-120": 120}
+DATASET_INPUT_SIZE = {"cifar10": 32, "cifar100": 32, "imagenet16-120": 16}
+
+
+def dataset_classes(dataset: str) -> int:
+    try:
+        return DATASET_CLASSES[dataset]
+    except KeyError:
+        raise ValueError(
+            f"unknown dataset {dataset!r}; expected one of {sorted(DATASET_CLASSES)}"
+        ) from None
+
+
+class SearchSpace(ABC):
+    """Base class of a search space. Subclasses set the class attributes and methods."""
+
+    name: str = ""
+    title: str = ""
+    example: str = ""  # an architecture string in the exact data-file form
+    datasets: tuple[str, ...] = ("cifar10",)
+    presets: tuple[str, ...] = ("benchmark", "teaching")
+    finite: bool = False
+
+    # --- strings -------------------------------------------------------------------
+    @abstractmethod
+    def from_str(self, text: str) -> Any:
+        """Parse an architecture string; raise ValueError naming the problem."""
+
+    def to_str(self, arch: Any) -> str:
+        return arch.to_str()
+
+    # --- search operations ---------------------------------------------------------
+    @abstractmethod
+    def sample(self, rng: random.Random) -> Any: ...
+
+    @abstractmethod
+    def mutate(self, arch: Any, rng: random.Random) -> Any:
+        """One op or input change; always a different valid architecture."""
+
+    @abstractmethod
+    def crossover(self, a: Any, b: Any, rng: random.Random) -> Any: ...
+
+    @abstractmethod
+    def neighbours(self, arch: Any) -> list[Any]:
+        """Every architecture one `mutate` step away."""
+
+    def enumerate(self) -> Iterator[Any]:
+        raise NotImplementedError(f"the {self.name} space is too large to enumerate")
+
+    # --- drawing and building ------------------------------------------------------
+    @abstractmethod
+    def graph(self, arch: Any) -> nx.DiGraph: ...
+
+    @abstractmethod
+    def config(self, preset: str = "benchmark", dataset: str = "cifar10", **overrides: Any) -> NetworkConfig:
+        """The network config of a named preset, optionally with fields overridden."""
+
+    @abstractmethod
+    def build(self, arch: Any, config: NetworkConfig | None = None) -> nn.Module: ...
+
+    def _unknown_preset(self, preset: str) -> ValueError:
+        return ValueError(f"unknown network preset {preset!r} for {self.name}; expected one of {list(self.presets)}")

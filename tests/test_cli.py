@@ -1,0 +1,90 @@
+"""The command line end to end on a few rows (teaching networks keep it fast)."""
+import csv
+import subprocess
+import sys
+
+import pytest
+
+from swap_core.cli import main, read_arch_file
+from conftest import ROOT, require_file
+
+NB201_GOOD = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+NB201_SKIP = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"
+
+
+def _read(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_score_text_file_reports_bad_line_and_keeps_the_rest(tmp_path, capsys):
+    archs = tmp_path / "archs.txt"
+    archs.write_text(f"{NB201_GOOD}\n|bogus~0|\n{NB201_SKIP}\n")
+    out = tmp_path / "scores.csv"
+    code = main(["score", "--space", "nb201", "--network", "teaching", "--archs", str(archs),
+                 "--proxies", "swap,params,flops", "--data", "synthetic", "--out", str(out)])
+    assert code == 1
+    assert "line 2" in capsys.readouterr().err
+    rows = _read(out)
+    assert [r["arch"] for r in rows] == [NB201_GOOD, NB201_SKIP]
+    assert list(rows[0]) == ["arch", "swap", "params", "flops", "seconds"]
+    # an all-skip cell has no convolutions in its cells, so fewer parameters than a conv cell
+    assert float(rows[1]["params"]) < float(rows[0]["params"])
+
+
+def test_score_and_correlate_on_benchmark_rows(tmp_path, capsys):
+    truth = require_file("zc/nb201_cifar10.csv")
+    out = tmp_path / "scores.csv"
+    code = main(["score", "--space", "nb201", "--network", "teaching", "--archs", str(truth),
+                 "--limit", "12", "--proxies", "swap,params", "--seed", "0", "--out", str(out)])
+    assert code == 0
+    rows = _read(out)
+    assert len(rows) == 12 and all(float(r["swap"]) > 0 for r in rows)
+    capsys.readouterr()
+    assert main(["correlate", "--scores", str(out), "--truth", f"{truth}:val_accuracy"]) == 0
+    printed = capsys.readouterr().out
+    assert "12 of 12 architectures" in printed
+    assert "swap" in printed and "params" in printed
+
+
+def test_score_is_reproducible_by_seed(tmp_path):
+    archs = tmp_path / "a.txt"
+    archs.write_text(NB201_GOOD + "\n")
+    values = []
+    for name in ("a.csv", "b.csv"):
+        main(["score", "--space", "nb201", "--network", "teaching", "--archs", str(archs),
+              "--proxies", "swap,naswot", "--data", "synthetic", "--seed", "3", "--out", str(tmp_path / name)])
+        row = _read(tmp_path / name)[0]
+        values.append((row["swap"], row["naswot"]))
+    assert values[0] == values[1]
+
+
+def test_csv_arch_column_line_numbers(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text('arch,val\n"Genotype(normal=[], x)",1\nabc,2\n')
+    assert [n for n, _ in read_arch_file(path)] == [2, 3]
+
+
+def test_unknown_proxy_is_a_clear_error(tmp_path, capsys):
+    archs = tmp_path / "a.txt"
+    archs.write_text(NB201_GOOD + "\n")
+    code = main(["score", "--space", "nb201", "--archs", str(archs), "--proxies", "swapp",
+                 "--data", "synthetic", "--out", str(tmp_path / "o.csv")])
+    assert code == 2
+    assert "unknown proxy 'swapp'" in capsys.readouterr().err
+
+
+def test_module_entry_point_lists_spaces():
+    result = subprocess.run([sys.executable, "-m", "swap_core", "list"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "nb201" in result.stdout and "darts" in result.stdout and "swap" in result.stdout
+
+
+def test_readme_test_command_is_what_ci_runs():
+    readme = (ROOT / "README.md").read_text().splitlines()
+    command_line = next(line for line in readme[:6] if line.startswith("Run the tests:"))
+    command = command_line.split("`")[1]
+    ci_lines = [l.strip() for l in (ROOT / ".ci" / "run").read_text().splitlines() if l.strip()]
+    assert ci_lines[-1] == command
+    assert "streamlit run app.py" in "\n".join(readme[:6])
