@@ -16,7 +16,7 @@ import torch
 
 from . import benchmarks, data
 from .progress import ProgressBar
-from .proxies import ProxyError, get_proxy, list_proxies, score
+from .proxies import get_proxy, list_proxies, score
 from .spaces import get_space, list_spaces
 from .stats import rank_correlation
 
@@ -80,10 +80,10 @@ def cmd_score(args: argparse.Namespace) -> int:
         rows = rows[: args.limit]
     source = "noise" if args.data == "synthetic" else "auto"
     batch = data.load_batch(_batch_size_needed(args, names), args.seed, source=source,
-                            input_size=config.input_size)
+                            input_size=config.input_size, order=args.images)
     print(f"data: {batch.description}", file=sys.stderr)
     options = _proxy_options(args, names)
-    failures = 0
+    failures = undefined = 0
     bar = ProgressBar(len(rows), label="score")
     out_path = Path(args.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,17 +97,24 @@ def cmd_score(args: argparse.Namespace) -> int:
                 torch.manual_seed(args.seed)
                 model = space.build(arch, config)
                 values = score(model, names, batch.images, batch.labels, batch_size=args.batch_size,
-                               seed=args.seed, device=device, options=options)
+                               seed=args.seed, device=device, options=options, on_error="nan")
                 seconds = time.perf_counter() - start
-                writer.writerow([space.to_str(arch), *(f"{values[n]:.10g}" for n in names), f"{seconds:.4f}"])
-                handle.flush()
-            except (ValueError, ProxyError, torch.OutOfMemoryError) as error:
+            except ValueError as error:
                 failures += 1
                 print(f"\n{args.archs}: line {line}: skipped: {error}", file=sys.stderr)
+            else:
+                for message in values.errors.values():
+                    undefined += 1
+                    print(f"\n{args.archs}: line {line}: left empty: {message}", file=sys.stderr)
+                cells = ["" if math.isnan(values[n]) else f"{values[n]:.10g}" for n in names]
+                writer.writerow([space.to_str(arch), *cells, f"{seconds:.4f}"])
+                handle.flush()
             bar.update(done)
-    print(f"wrote {len(rows) - failures} rows to {out_path}" + (f"; {failures} failed" if failures else ""),
-          file=sys.stderr)
-    return 1 if failures else 0
+    summary = f"wrote {len(rows) - failures} rows to {out_path}"
+    if failures or undefined:
+        summary += f"; {failures} rows skipped, {undefined} scores undefined (left empty)"
+    print(summary, file=sys.stderr)
+    return 1 if failures or undefined else 0
 
 
 def read_truth(spec: str, column: str | None) -> dict[str, float]:
@@ -151,11 +158,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch_data(args: argparse.Namespace) -> int:
-    from .fetch import fetch_data
+    from .fetch import DownloadError, fetch_data
 
     target = Path(args.data_dir) if args.data_dir else benchmarks.data_dir()
     items = args.items.split(",") if args.items else None
-    written = fetch_data(target, items=items)
+    sources = {}
+    for pair in args.source or []:
+        name, sep, url = pair.partition("=")
+        if not sep or not url:
+            raise ValueError(f"--source wants ITEM=URL, got {pair!r}")
+        sources[name] = url
+    bars: dict[str, ProgressBar] = {}
+
+    def progress(label: str, done: int, total: int | None) -> None:
+        bar = bars.setdefault(label, ProgressBar(total or 0, label=label))
+        bar.update(done if total else 0, note=f"{done / 1e6:.1f} MB")
+
+    try:
+        written = fetch_data(target, items=items, sources=sources, progress=progress)
+    except DownloadError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     for path in written:
         print(path)
     return 0
@@ -185,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mu", type=float, default=None, help="reg_swap target size, thousands of parameters")
     p.add_argument("--sigma", type=float, default=None, help="reg_swap width, thousands of parameters squared")
     p.add_argument("--data", default="cifar10", choices=["cifar10", "synthetic"])
+    p.add_argument("--images", default="random", choices=["random", "first"],
+                   help="CIFAR-10 images drawn by --seed, or the first ones in file order (as the official scripts)")
     p.add_argument("--batch-size", type=int, default=None, help="default: each proxy's own (swap 16, naswot 128)")
     p.add_argument("--repeats", type=int, default=1, help="swap re-initialisations averaged")
     p.add_argument("--seed", type=int, default=0)
@@ -207,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fetch-data", help="download the public ground truth and CIFAR-10 into the data dir")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--items", default=None, help="comma-separated subset of what to fetch")
+    p.add_argument("--source", action="append", metavar="ITEM=URL",
+                   help="fetch ITEM from another URL (a mirror or a file:// copy); repeatable")
     p.set_defaults(func=cmd_fetch_data)
 
     p = sub.add_parser("list", help="spaces, proxies and data found")

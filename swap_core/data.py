@@ -143,9 +143,13 @@ def _cifar_split(path: str, mtime_ns: int, split: str) -> tuple[np.ndarray, np.n
     return np.concatenate([batches[n][0] for n in names]), np.concatenate([batches[n][1] for n in names])
 
 
-def _sample_cifar(path: Path, size: int, rng: np.random.Generator, split: str):
+def _sample_cifar(path: Path, size: int, rng: np.random.Generator | None, split: str):
+    """`size` images drawn by `rng`, or the first `size` in file order when `rng` is None."""
     x, y = _cifar_split(str(path), path.stat().st_mtime_ns, split)
-    index = rng.choice(len(x), size=size, replace=size > len(x))
+    if rng is None:
+        index = np.arange(size) % len(x)
+    else:
+        index = rng.choice(len(x), size=size, replace=size > len(x))
     return torch.from_numpy(x[index]).float() / 255, torch.from_numpy(y[index].astype(np.int64))
 
 
@@ -238,21 +242,22 @@ def _unavailable(source: str, data_dir, cache_dir) -> DataSourceError:
 
 
 def _from_source(name: str, size: int, rng: np.random.Generator, split: str, input_size: int,
-                 data_dir, cache_dir, download: bool, progress: Progress | None):
+                 data_dir, cache_dir, download: bool, progress: Progress | None, first: bool = False):
     """(images in [0, 1], labels, description) from one real-image source, or None if absent."""
-    kind = "training" if split == "train" else "test"
+    kind = ("the first " if first else "") + ("training" if split == "train" else "test")
+    pick = None if first else rng
     sized = "" if input_size == 32 else f", resized to {input_size}×{input_size}"
     if name == "cifar10-sample":
         path = _data(data_dir) / "cifar10_sample.npz"
         if not path.is_file():
             return None
-        return (*_sample_cifar(path, size, rng, split), f"{size} CIFAR-10 {kind} images from {path.name}{sized}")
+        return (*_sample_cifar(path, size, pick, split), f"{size} CIFAR-10 {kind} images from {path.name}{sized}")
     if name == "cifar10-download":
         path = find_cifar10(data_dir, cache_dir)
         if path is None and not download:
             return None
         path = path or download_cifar10(cache_dir, progress=progress)
-        return (*_sample_cifar(path, size, rng, split), f"{size} CIFAR-10 {kind} images from {path}{sized}")
+        return (*_sample_cifar(path, size, pick, split), f"{size} CIFAR-10 {kind} images from {path}{sized}")
     photos = fallback_photos()
     if not photos:
         return None
@@ -271,8 +276,11 @@ def _noise(size: int, seed: int, input_size: int, reason: str) -> Batch:
 
 def load_batch(size: int, seed: int = 0, *, source: str = "auto", data_dir=None, split: str = "train",
                input_size: int = 32, download: bool = False, progress: Progress | None = None,
-               cache_dir=None) -> Batch:
+               cache_dir=None, order: str = "random") -> Batch:
     """`size` images chosen by `seed` from `source` ("auto" or one of `SOURCES`).
+
+    `order="first"` takes the first `size` CIFAR-10 images in file order instead, as the
+    official SWAP and NASWOT scripts do (an unshuffled data loader); other sources ignore it.
 
     `split` ("train"/"test") applies to CIFAR-10 sources. `input_size` resizes (bilinear,
     antialiased), e.g. 16 for ImageNet16-120 networks. An explicit source that is not
@@ -281,6 +289,8 @@ def load_batch(size: int, seed: int = 0, *, source: str = "auto", data_dir=None,
     """
     if size < 1 or input_size < 1:
         raise ValueError(f"size and input_size must be positive, got {size} and {input_size}")
+    if order not in ("random", "first"):
+        raise ValueError(f"order must be 'random' or 'first', got {order!r}")
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if source != "auto" and source not in SOURCES:
@@ -289,10 +299,12 @@ def load_batch(size: int, seed: int = 0, *, source: str = "auto", data_dir=None,
         return _noise(size, seed, input_size, "")
     rng = np.random.default_rng(seed)
     for name in SOURCES[:-1] if source == "auto" else (source,):
-        found = _from_source(name, size, rng, split, input_size, data_dir, cache_dir, download, progress)
+        found = _from_source(name, size, rng, split, input_size, data_dir, cache_dir, download, progress,
+                             first=order == "first")
         if found is not None:
             images, labels, what = found
-            return Batch(_normalise(_resize(images, input_size)), labels, name, f"{what} (seed {seed})")
+            note = "" if order == "first" and name.startswith("cifar10") else f" (seed {seed})"
+            return Batch(_normalise(_resize(images, input_size)), labels, name, what + note)
         if source != "auto":
             raise _unavailable(name, data_dir, cache_dir)
     return _noise(size, seed, input_size, ": no real images found (run fetch-data or install scikit-image)")

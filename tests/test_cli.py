@@ -88,3 +88,37 @@ def test_readme_test_command_is_what_ci_runs():
     ci_lines = [l.strip() for l in (ROOT / ".ci" / "run").read_text().splitlines() if l.strip()]
     assert ci_lines[-1] == command
     assert "streamlit run app.py" in "\n".join(readme[:6])
+
+
+def test_fetch_data_command_from_a_file_url(tmp_path, capsys):
+    import pandas as pd
+
+    reference = pd.read_csv(require_file("darts1000_cifar10.csv")).head(5)
+    original = tmp_path / "DARTS_archs_CIFAR10.csv"
+    reference.to_csv(original, index=False, header=False)  # the public file has no header
+    code = main(["fetch-data", "--data-dir", str(tmp_path / "data"), "--items", "swap_darts",
+                 "--source", f"swap_darts={original.as_uri()}"])
+    assert code == 0
+    assert str(tmp_path / "data" / "darts1000_cifar10.csv") in capsys.readouterr().out
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "data" / "darts1000_cifar10.csv"), reference)
+    missing = main(["fetch-data", "--data-dir", str(tmp_path / "d2"), "--items", "swap_darts",
+                    "--source", f"swap_darts={(tmp_path / 'absent.csv').as_uri()}"])
+    assert missing == 1 and "could not download" in capsys.readouterr().err
+
+
+def test_undefined_score_is_left_empty_and_the_row_kept(tmp_path, capsys):
+    # node 1 receives 'none' and everything downstream is built from it: every cell outputs
+    # zeros, all samples share one activation code, and NASWOT's kernel is singular (-inf).
+    dead = "|none~0|+|skip_connect~0|skip_connect~1|+|none~0|skip_connect~1|none~2|"
+    archs = tmp_path / "a.txt"
+    archs.write_text(f"{dead}\n{NB201_GOOD}\n")
+    out = tmp_path / "o.csv"
+    code = main(["score", "--space", "nb201", "--network", "teaching", "--archs", str(archs),
+                 "--proxies", "naswot,params", "--data", "synthetic", "--out", str(out)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "line 1: left empty" in err and "naswot" in err and "not defined" in err
+    rows = _read(out)
+    assert [r["arch"] for r in rows] == [dead, NB201_GOOD]
+    assert rows[0]["naswot"] == "" and float(rows[0]["params"]) > 0
+    assert rows[1]["naswot"] != ""

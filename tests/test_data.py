@@ -139,3 +139,15 @@ def test_refuses_pickles_that_are_not_cifar(tmp_path):
         (evil / name).write_bytes(pickle.dumps({b"data": print}, protocol=2))
     with pytest.raises(pickle.UnpicklingError, match="not part of a CIFAR-10 batch"):
         data.read_cifar10_batches(evil)
+
+
+def test_order_first_takes_the_first_images_in_file_order():
+    path = require_file("cifar10_sample.npz")
+    first = data.load_batch(16, seed=5, order="first", data_dir=path.parent)
+    again = data.load_batch(16, seed=9, order="first", data_dir=path.parent)
+    assert torch.equal(first.images, again.images)
+    with np.load(path) as arrays:
+        assert torch.equal(first.labels, torch.from_numpy(arrays["train_y"][:16].astype(np.int64)))
+    assert "first" in first.description
+    with pytest.raises(ValueError, match="order"):
+        data.load_batch(4, order="sorted")

@@ -125,3 +125,23 @@ def test_score_independent_of_proxy_order():
     assert forward == backward == alone
     assert forward["swap"] <= min(2**16, 6 * 64 * 2)
     assert forward["params"] == sum(p.numel() for p in model.parameters()) / 1e6
+
+
+def test_score_on_error_nan_keeps_the_other_proxies():
+    from swap_core.proxies import ProxyError
+
+    class Dead(nn.Module):  # every sample gives the same activation code
+        def __init__(self):
+            super().__init__()
+            self.relu = nn.ReLU()
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.fc(self.relu(torch.zeros(x.shape[0], 3, 2, 2)).mean((2, 3)))
+
+    inputs = torch.randn(8, 3, 4, 4)
+    with pytest.raises(ProxyError, match="not defined"):
+        score(Dead(), ["naswot"], inputs, batch_size=8)
+    result = score(Dead(), ["naswot", "params"], inputs, batch_size=8, on_error="nan")
+    assert math.isnan(result["naswot"]) and "naswot" in result.errors
+    assert result["params"] > 0 and "params" not in result.errors

@@ -88,6 +88,27 @@ class ProxyError(RuntimeError):
     """A proxy could not produce a finite score for this network."""
 
 
+class Scores(dict):
+    """Proxy name → score; `errors` says why a proxy has no score (value NaN) when
+    `score(..., on_error="nan")` was asked to carry on past a failure."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: dict[str, str] = {}
+
+
+def _run_one(info: ProxyInfo, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None,
+             options: Mapping[str, Any]) -> float:
+    try:
+        value = float(info.fn(model, inputs, targets, **options))
+    except torch.OutOfMemoryError as error:
+        raise ProxyError(f"proxy {info.name!r} ran out of memory ({error}); try a smaller batch "
+                         "or network preset, or the CPU") from error
+    if not math.isfinite(value):
+        raise ProxyError(f"proxy {info.name!r} is not defined for this network (it returned {value})")
+    return value
+
+
 def score(
     arch_or_model: Any,
     names: Iterable[str],
@@ -100,21 +121,26 @@ def score(
     seed: int = 0,
     device: str | torch.device = "cpu",
     options: Mapping[str, Mapping[str, Any]] | None = None,
-) -> dict[str, float]:
+    on_error: str = "raise",
+) -> Scores:
     """Score one network with several proxies.
 
     `arch_or_model` is an `nn.Module`, or an architecture (object or string) of `space`
     built with `config`. Each proxy sees the first `batch_size` inputs (its own default
     batch size when None), starts from the same weights, and runs under `seed`, so the
     result of one proxy never depends on which others ran. `options[name]` holds keyword
-    options for that proxy. A non-finite result raises `ProxyError`.
+    options for that proxy. A non-finite result or running out of memory raises
+    `ProxyError`; with `on_error="nan"` that proxy's score is NaN instead and the reason
+    goes to `result.errors`, so one undefined proxy loses none of the others.
     """
+    if on_error not in ("raise", "nan"):
+        raise ValueError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
     model = _as_model(arch_or_model, space, config).to(device)
     weights = {k: v.clone() for k, v in model.state_dict().items()}
     inputs = inputs.to(device)
     targets = targets.to(device) if targets is not None else None
     options = options or {}
-    results: dict[str, float] = {}
+    results = Scores()
     for name in names:
         info = get_proxy(name)
         model.load_state_dict(weights)
@@ -122,10 +148,14 @@ def score(
         if info.default_batch_size is not None and n > len(inputs):
             raise ValueError(f"proxy {name!r} needs a batch of {n} but only {len(inputs)} inputs were given")
         torch.manual_seed(seed)
-        value = float(info.fn(model, inputs[:n], None if targets is None else targets[:n], **options.get(name, {})))
-        if not math.isfinite(value):
-            raise ProxyError(f"proxy {name!r} returned {value} for this network")
-        results[name] = value
+        try:
+            results[name] = _run_one(info, model, inputs[:n], None if targets is None else targets[:n],
+                                     options.get(name, {}))
+        except ProxyError as error:
+            if on_error == "raise":
+                raise
+            results[name] = math.nan
+            results.errors[name] = str(error)
     model.load_state_dict(weights)
     return results
 
@@ -143,4 +173,4 @@ def _as_model(arch_or_model: Any, space: Any, config: Any) -> nn.Module:
     return space.build(arch, config or space.config("benchmark"))
 
 
-__all__ = ["ProxyError", "ProxyInfo", "get_proxy", "list_proxies", "proxy", "score"]
+__all__ = ["ProxyError", "ProxyInfo", "Scores", "get_proxy", "list_proxies", "proxy", "score"]
