@@ -75,6 +75,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         get_proxy(name)  # fail early on a typo
     config = space.config(args.network, args.dataset)
     device = resolve_device(args.device)
+    if not Path(args.archs).is_file():
+        raise ValueError(f"architecture file {args.archs!r} not found")
     rows = list(read_arch_file(Path(args.archs)))
     if args.limit:
         rows = rows[: args.limit]
