@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from swap_core import benchmarks
+from swap_core import benchmarks, data
 from swap_core.proxies import get_proxy, list_proxies
 from swap_core.spaces import get_space, list_spaces
 
@@ -19,7 +19,7 @@ with left:
     st.dataframe(
         pd.DataFrame({"space": [s.name for s in spaces], "title": [s.title for s in spaces],
                       "presets": [", ".join(s.presets) for s in spaces]}),
-        hide_index=True, use_container_width=True,
+        hide_index=True,
     )
 with right:
     st.subheader("Proxies")
@@ -28,7 +28,7 @@ with right:
         pd.DataFrame({"proxy": [i.name for i in infos], "what": [i.description for i in infos],
                       "paper": [f"{i.paper} {i.year or ''}" for i in infos],
                       "higher is better": [i.higher_is_better for i in infos]}),
-        hide_index=True, use_container_width=True,
+        hide_index=True,
     )
 
 st.subheader("Data")
@@ -36,6 +36,8 @@ st.caption(f"Data directory: `{benchmarks.data_dir()}` (set `SWAP_EXPLORER_DATA`
 records = benchmarks.inventory()
 found = sum(r["present"] for r in records)
 st.write(f"{found} of {len(records)} data files found.")
-st.dataframe(pd.DataFrame(records), hide_index=True, use_container_width=True)
+sources = [name for name, ok in data.available_sources().items() if ok]
+st.write(f"Input images come from **{sources[0]}** (available: {', '.join(sources)}).")
+st.dataframe(pd.DataFrame(records), hide_index=True)
 if found < len(records):
     st.info("Missing files: run `python -m swap_core fetch-data` (needs internet) to download them.")
