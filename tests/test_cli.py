@@ -17,15 +17,20 @@ def _read(path):
         return list(csv.DictReader(handle))
 
 
-def test_score_text_file_reports_bad_line_and_keeps_the_rest(tmp_path, capsys):
+def _score_lines(tmp_path, lines, proxies, *extra, name="scores.csv"):
+    """Run `score` on a text file of `lines` (teaching network, synthetic data): (exit code, rows)."""
     archs = tmp_path / "archs.txt"
-    archs.write_text(f"{NB201_GOOD}\n|bogus~0|\n{NB201_SKIP}\n")
-    out = tmp_path / "scores.csv"
+    archs.write_text("".join(f"{line}\n" for line in lines))
+    out = tmp_path / name
     code = main(["score", "--space", "nb201", "--network", "teaching", "--archs", str(archs),
-                 "--proxies", "swap,params,flops", "--data", "synthetic", "--out", str(out)])
+                 "--proxies", proxies, "--data", "synthetic", *extra, "--out", str(out)])
+    return code, _read(out)
+
+
+def test_score_text_file_reports_bad_line_and_keeps_the_rest(tmp_path, capsys):
+    code, rows = _score_lines(tmp_path, [NB201_GOOD, "|bogus~0|", NB201_SKIP], "swap,params,flops")
     assert code == 1
     assert "line 2" in capsys.readouterr().err
-    rows = _read(out)
     assert [r["arch"] for r in rows] == [NB201_GOOD, NB201_SKIP]
     assert list(rows[0]) == ["arch", "swap", "params", "flops", "seconds"]
     # an all-skip cell has no convolutions in its cells, so fewer parameters than a conv cell
@@ -48,14 +53,10 @@ def test_score_and_correlate_on_benchmark_rows(tmp_path, capsys):
 
 
 def test_score_is_reproducible_by_seed(tmp_path):
-    archs = tmp_path / "a.txt"
-    archs.write_text(NB201_GOOD + "\n")
     values = []
     for name in ("a.csv", "b.csv"):
-        main(["score", "--space", "nb201", "--network", "teaching", "--archs", str(archs),
-              "--proxies", "swap,naswot", "--data", "synthetic", "--seed", "3", "--out", str(tmp_path / name)])
-        row = _read(tmp_path / name)[0]
-        values.append((row["swap"], row["naswot"]))
+        _code, rows = _score_lines(tmp_path, [NB201_GOOD], "swap,naswot", "--seed", "3", name=name)
+        values.append((rows[0]["swap"], rows[0]["naswot"]))
     assert values[0] == values[1]
 
 
@@ -110,15 +111,10 @@ def test_undefined_score_is_left_empty_and_the_row_kept(tmp_path, capsys):
     # node 1 receives 'none' and everything downstream is built from it: every cell outputs
     # zeros, all samples share one activation code, and NASWOT's kernel is singular (-inf).
     dead = "|none~0|+|skip_connect~0|skip_connect~1|+|none~0|skip_connect~1|none~2|"
-    archs = tmp_path / "a.txt"
-    archs.write_text(f"{dead}\n{NB201_GOOD}\n")
-    out = tmp_path / "o.csv"
-    code = main(["score", "--space", "nb201", "--network", "teaching", "--archs", str(archs),
-                 "--proxies", "naswot,params", "--data", "synthetic", "--out", str(out)])
+    code, rows = _score_lines(tmp_path, [dead, NB201_GOOD], "naswot,params")
     assert code == 1
     err = capsys.readouterr().err
     assert "line 1: left empty" in err and "naswot" in err and "not defined" in err
-    rows = _read(out)
     assert [r["arch"] for r in rows] == [dead, NB201_GOOD]
     assert rows[0]["naswot"] == "" and float(rows[0]["params"]) > 0
     assert rows[1]["naswot"] != ""

@@ -8,8 +8,8 @@ log|det K_H|. Networks that give different inputs more different codes score hig
 As in the official code (score_networks.py, scores.py): every ReLU module is hooked
 whatever its input's rank, each call adds x xᵀ + (1 − x)(1 − x)ᵀ to K with x = (input > 0)
 (for a ReLU the same as output > 0); the network keeps its default initialisation and its
-default training mode (BatchNorm uses batch statistics: the script never calls `eval()`);
-batch 128; the score is `slogdet`'s log-absolute-determinant (the sign is dropped). The
+default training mode (BatchNorm uses batch statistics: the script never switches the
+network to evaluation mode); batch 128; the score is `slogdet`'s log-absolute-determinant (the sign is dropped). The
 official hook only counts ReLUs that a preceding backward pass reached; in a network
 whose ReLUs all feed the output (NAS-Bench-201, DARTS) that is every ReLU, so no backward
 pass is run here.
