@@ -8,6 +8,11 @@ runs after one warm-up; the three are interleaved within a repeat so that a busy
 slows them alike. The two counts must agree, or the benchmark fails.
 
 Goal (issue 2): swap ≤ 1.5 × forward and naive ≥ 10 × swap at batch 16 and 64.
+
+`run_proxy_bench` times every proxy on the NAS-Bench-201 benchmark network (issue 3):
+seconds per architecture for each proxy run alone (as a user scoring with one proxy pays),
+its ratio to one forward pass, and the time of all of them run together through `score()`,
+which shares forward/backward passes between proxies.
 """
 from __future__ import annotations
 
@@ -113,4 +118,54 @@ def run_bench(batch_sizes: Iterable[int] = (16, 64), repeats: int = 3, json_path
     return records
 
 
-__all__ = ["DARTS_V2", "NB201_ALL_CONV3X3", "benchmark_networks", "run_bench", "time_network"]
+def run_proxy_bench(names: Iterable[str] | None = None, batch: int = 64, n_archs: int = 3, seed: int = 0,
+                    log: Callable[[str], None] | None = print, *, space_name: str = "nb201",
+                    preset: str = "benchmark", input_size: int = 32) -> list[Record]:
+    """Seconds per architecture of each proxy alone on `n_archs` random cells of `space_name`
+    (`preset` network, N(0, 1) images of `batch`, random labels), the ratio to a forward pass,
+    and the time of all proxies together via `score()` (shared passes). Returns the records
+    `{"proxy", "seconds", "per_forward"}` with a last record for "all (shared)"."""
+    import random
+
+    from .proxies import list_proxies, score
+    from .spaces import get_space
+
+    log = log or (lambda _line: None)
+    names = list(names) if names is not None else list_proxies()
+    space = get_space(space_name)
+    config = space.config(preset)
+    rng = random.Random(seed)
+    archs = [space.sample(rng) for _ in range(n_archs)]
+    generator = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(batch, 3, input_size, input_size, generator=generator)
+    targets = torch.randint(0, config.num_classes, (batch,), generator=generator)
+    totals = dict.fromkeys([*names, "forward", "all (shared)"], 0.0)
+    for arch in archs:
+        torch.manual_seed(seed)
+        model = space.build(arch, config)
+        score(model, names[:1], inputs, targets, batch_size=batch, seed=seed, on_error="nan")  # warm-up
+        with train_mode(model), torch.no_grad():
+            seconds, _ = _timed(lambda: model(inputs))
+        totals["forward"] += seconds
+        for name in names:
+            seconds, _ = _timed(lambda: score(model, [name], inputs, targets, batch_size=batch, seed=seed,
+                                              on_error="nan"))
+            totals[name] += seconds
+        seconds, _ = _timed(lambda: score(model, names, inputs, targets, batch_size=batch, seed=seed,
+                                          on_error="nan"))
+        totals["all (shared)"] += seconds
+    forward = totals["forward"] / n_archs
+    log(f"{space_name} {preset} network, batch {batch}, {n_archs} random cells; forward pass {forward * 1e3:.1f} ms")
+    log(f"{'proxy':<16} {'s/arch':>8} {'x forward':>10}")
+    records: list[Record] = []
+    for name in [*names, "all (shared)"]:
+        seconds = totals[name] / n_archs
+        records.append({"proxy": name, "seconds": seconds, "per_forward": seconds / forward})
+        log(f"{name:<16} {seconds:>8.3f} {seconds / forward:>10.1f}")
+    alone = sum(totals[n] for n in names) / n_archs
+    log(f"sum of proxies run alone {alone:.3f} s/arch; together {totals['all (shared)'] / n_archs:.3f} s/arch "
+        f"(sharing saves {1 - totals['all (shared)'] / n_archs / alone:.0%})")
+    return records
+
+
+__all__ = ["DARTS_V2", "NB201_ALL_CONV3X3", "benchmark_networks", "run_bench", "run_proxy_bench", "time_network"]

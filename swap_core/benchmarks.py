@@ -208,6 +208,11 @@ def _truth(path: str, mtime_ns: int, size: int, column: str) -> Mapping[str, flo
     return MappingProxyType(dict(zip(table["arch"], table[column].astype(float))))
 
 
+def resolve_file(name: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """A CSV path, or a file name relative to the data dir ("zc/nb201_cifar10.csv")."""
+    return _resolve(_split_spec(name)[0], data_dir)
+
+
 def truth_table(name: str, column: str | None = None,
                 data_dir: str | os.PathLike | None = None) -> Mapping[str, float]:
     """Read-only mapping arch → value, e.g. `truth_table("nb201_accuracy.csv:cifar10_test")`.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import sys
 import time
@@ -68,11 +69,21 @@ def _batch_size_needed(args: argparse.Namespace, names: Sequence[str]) -> int:
     return max(sizes)
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    space = get_space(args.space)
-    names = [n.strip() for n in args.proxies.split(",") if n.strip()]
+def parse_proxy_list(text: str) -> list[str]:
+    """"swap,naswot" → names; "all" → every registered proxy. Unknown names are an error."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["all"]:
+        return list_proxies()
     for name in names:
         get_proxy(name)  # fail early on a typo
+    if not names:
+        raise ValueError("--proxies is empty; name at least one proxy (or 'all')")
+    return names
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    space = get_space(args.space)
+    names = parse_proxy_list(args.proxies)
     config = space.config(args.network, args.dataset)
     device = resolve_device(args.device)
     if not Path(args.archs).is_file():
@@ -127,6 +138,39 @@ def read_truth(spec: str, column: str | None) -> dict[str, float]:
         raise ValueError(f"ground-truth file {spec!r}: {error.args[0]}") from None
 
 
+def parse_ensemble(spec: str) -> tuple[str, list[str] | None]:
+    """"vote" or "vote:synflow,jacob_cov,snip" → (name, members or None for the default)."""
+    name, sep, members = spec.partition(":")
+    return name.strip(), ([m.strip() for m in members.split(",") if m.strip()] if sep else None)
+
+
+def correlation_table(columns: dict[str, list[float]], truth: Sequence[float],
+                      reference: dict[str, list[float]] | None = None) -> list[dict]:
+    """One record per score column: n, Spearman ρ and Kendall τ with `truth`; with
+    `reference` (reference column values per score column, same architectures), also the
+    reference column's name, ρ between ours and the reference, and the reference's own ρ."""
+    records = []
+    for name, values in columns.items():
+        result = rank_correlation(values, truth)
+        record = {"proxy": name, "n": result["n"], "spearman": result["spearman"], "kendall": result["kendall"]}
+        if reference is not None and name in reference:
+            ref_values = reference[name]
+            record["reference_column"] = reference_column_of(name)
+            record["rho_vs_reference"] = rank_correlation(values, ref_values)["spearman"]
+            record["reference_spearman"] = rank_correlation(ref_values, truth)["spearman"]
+        records.append(record)
+    return records
+
+
+def reference_column_of(name: str) -> str:
+    """The zc/*.csv column holding NAS-Bench-Suite-Zero's scores of proxy `name`."""
+    try:
+        info = get_proxy(name)
+    except ValueError:
+        return name
+    return info.reference_column or name
+
+
 def cmd_correlate(args: argparse.Namespace) -> int:
     truth = read_truth(args.truth, args.column)
     with open(args.scores, newline="", encoding="utf-8") as handle:
@@ -136,13 +180,56 @@ def cmd_correlate(args: argparse.Namespace) -> int:
         return 1
     matched = [r for r in rows if r["arch"] in truth]
     print(f"{len(matched)} of {len(rows)} architectures have ground truth in {args.truth}")
-    print(f"{'proxy':<12} {'n':>6} {'spearman':>9} {'kendall':>9}")
-    for name in [c for c in rows[0] if c not in ("arch", "seconds")]:
-        x = [_as_float(r[name]) for r in matched]
-        y = [truth[r["arch"]] for r in matched]
-        result = rank_correlation(x, y)
-        print(f"{name:<12} {result['n']:>6} {result['spearman']:>9.4f} {result['kendall']:>9.4f}")
+    columns = {name: [_as_float(r[name]) for r in matched]
+               for name in rows[0] if name not in ("arch", "seconds")}
+    for spec in args.ensemble or []:
+        from .ensembles import get_ensemble
+
+        name, members = parse_ensemble(spec)
+        ensemble = get_ensemble(name)
+        members = members or list(ensemble.default_members)
+        missing = [m for m in members if m not in columns]
+        if missing:
+            raise ValueError(f"ensemble {name!r} needs score columns {missing}, which {args.scores} lacks")
+        label = name if members == list(ensemble.default_members) else f"{name}({'+'.join(members)})"
+        columns[label] = list(ensemble.combine({m: columns[m] for m in members}, members))
+    y = [truth[r["arch"]] for r in matched]
+    reference = None
+    if args.reference:
+        ref_table = benchmarks.read_table(benchmarks.resolve_file(args.reference))
+        if "arch" not in ref_table.columns:
+            raise ValueError(f"reference file {args.reference!r} has no 'arch' column")
+        ref_rows = ref_table.set_index("arch")
+        reference = {}
+        for name in columns:
+            column = reference_column_of(name)
+            if column in ref_rows.columns and column not in ("arch", "val_accuracy"):
+                values = [float(v) for v in ref_rows[column].reindex([r["arch"] for r in matched])]
+                if any(math.isfinite(v) for v in values):  # NASLib left some columns empty (zen)
+                    reference[name] = values
+    records = correlation_table(columns, y, reference)
+    header = f"{'proxy':<16} {'n':>5} {'spearman':>9} {'kendall':>9}"
+    if reference is not None:
+        header += f" {'reference':>10} {'rho_vs_ref':>10} {'ref_spearman':>12}"
+    print(header)
+    for r in records:
+        line = f"{r['proxy']:<16} {r['n']:>5} {r['spearman']:>9.4f} {r['kendall']:>9.4f}"
+        if reference is not None:
+            line += (f" {r['reference_column']:>10} {r['rho_vs_reference']:>10.4f} {r['reference_spearman']:>12.4f}"
+                     if "reference_column" in r else f" {'-':>10} {'':>10} {'':>12}")
+        print(line)
+    if args.out:
+        _write_records(Path(args.out), records)
     return 0 if matched else 1
+
+
+def _write_records(path: Path, records: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fields = list(dict.fromkeys(k for r in records for k in r))
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(records)
 
 
 def _as_float(text: str) -> float:
@@ -155,7 +242,17 @@ def _as_float(text: str) -> float:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
-    run_bench(batch_sizes=tuple(args.batch_sizes), repeats=args.repeats, json_path=args.json)
+    from .bench import run_proxy_bench
+
+    records: dict[str, object] = {}
+    if not args.skip_swap:
+        records["swap"] = run_bench(batch_sizes=tuple(args.batch_sizes), repeats=args.repeats)
+    if args.proxies != "none":
+        print()
+        names = parse_proxy_list(args.proxies)
+        records["proxies"] = run_proxy_bench(names, batch=args.proxy_batch, n_archs=args.archs, seed=args.seed)
+    if args.json:
+        Path(args.json).write_text(json.dumps(records, indent=2) + "\n")
     return 0
 
 
@@ -206,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", default="benchmark", choices=["benchmark", "teaching", "swap-proxy"])
     p.add_argument("--archs", required=True, help="CSV with column 'arch', or one architecture per line")
     p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--proxies", default="swap")
+    p.add_argument("--proxies", default="swap", help="comma-separated proxy names, or 'all'")
     p.add_argument("--mu", type=float, default=None, help="reg_swap target size, thousands of parameters")
     p.add_argument("--sigma", type=float, default=None, help="reg_swap width, thousands of parameters squared")
     p.add_argument("--data", default="cifar10", choices=["cifar10", "synthetic"])
@@ -223,12 +320,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scores", required=True)
     p.add_argument("--truth", required=True, help="FILE or FILE:COLUMN (relative to the data dir works too)")
     p.add_argument("--column", default=None)
+    p.add_argument("--reference", default=None,
+                   help="a zc/*.csv file: also report, per proxy with a column there, Spearman ρ between "
+                   "our scores and NAS-Bench-Suite-Zero's for the same architectures")
+    p.add_argument("--ensemble", action="append", metavar="NAME[:M1,M2,...]",
+                   help="add an ensemble column (vote, rank_average) computed from score columns; repeatable")
+    p.add_argument("--out", default=None, help="write the table as CSV")
     p.set_defaults(func=cmd_correlate)
 
-    p = sub.add_parser("bench", help="time SWAP against a forward pass and the float implementation")
+    p = sub.add_parser("bench", help="time SWAP against a forward pass and the float implementation, "
+                       "and every proxy on the NB201 benchmark network")
     p.add_argument("--json", default=None)
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 64])
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--skip-swap", action="store_true", help="leave out the SWAP vs forward/naive table")
+    p.add_argument("--proxies", default="all", help="proxies to time on the NB201 benchmark network ('none': skip)")
+    p.add_argument("--proxy-batch", type=int, default=64)
+    p.add_argument("--archs", type=int, default=3, help="random NB201 cells averaged over")
+    p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("fetch-data", help="download the public ground truth and CIFAR-10 into the data dir")

@@ -118,3 +118,51 @@ def test_undefined_score_is_left_empty_and_the_row_kept(tmp_path, capsys):
     assert [r["arch"] for r in rows] == [dead, NB201_GOOD]
     assert rows[0]["naswot"] == "" and float(rows[0]["params"]) > 0
     assert rows[1]["naswot"] != ""
+
+
+def test_correlate_reference_maps_our_names_to_the_suite_zero_columns(tmp_path, capsys):
+    """Scores that copy (or reverse) NAS-Bench-Suite-Zero's columns must agree with them exactly:
+    jacob_cov ↔ jacov, naswot ↔ nwot; ensembles are added from the score columns."""
+    zc = require_file("zc/nb201_cifar10.csv")
+    with open(zc, newline="") as handle:
+        rows = list(csv.DictReader(handle))[:30]
+    scores = tmp_path / "scores.csv"
+    with open(scores, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["arch", "synflow", "jacob_cov", "naswot", "snip", "swap", "seconds"])
+        for r in rows:
+            writer.writerow([r["arch"], r["synflow"], -float(r["jacov"]), r["nwot"], r["snip"], r["params"], 0.1])
+    out = tmp_path / "table.csv"
+    code = main(["correlate", "--scores", str(scores), "--truth", str(zc), "--reference", str(zc),
+                 "--ensemble", "vote", "--ensemble", "rank_average:synflow,snip", "--out", str(out)])
+    assert code == 0
+    table = {r["proxy"]: r for r in _read(out)}
+    assert float(table["synflow"]["rho_vs_reference"]) == pytest.approx(1.0)
+    assert table["jacob_cov"]["reference_column"] == "jacov"
+    assert float(table["jacob_cov"]["rho_vs_reference"]) == pytest.approx(-1.0)
+    assert table["naswot"]["reference_column"] == "nwot"
+    assert float(table["naswot"]["spearman"]) == pytest.approx(float(table["naswot"]["reference_spearman"]))
+    assert table["swap"].get("reference_column", "") == ""  # no swap column in the suite's files
+    assert {"vote", "rank_average(synflow+snip)"} <= set(table)
+    assert "rho_vs_ref" in capsys.readouterr().out
+    code = main(["correlate", "--scores", str(scores), "--truth", str(zc), "--ensemble", "vote:synflow,zen"])
+    assert code == 2 and "lacks" in capsys.readouterr().err
+
+
+def test_score_all_proxies_on_a_teaching_network(tmp_path):
+    from swap_core.proxies import list_proxies
+
+    code, rows = _score_lines(tmp_path, [NB201_GOOD], "all", "--batch-size", "8")
+    assert list(rows[0])[1:-1] == list_proxies()
+    assert all(rows[0][name] != "" for name in list_proxies()), rows[0]
+
+
+def test_proxy_bench_reports_seconds_and_ratios():
+    from swap_core.bench import run_proxy_bench
+
+    lines = []
+    records = run_proxy_bench(["synflow", "snip", "grad_norm"], batch=4, n_archs=1, preset="teaching",
+                              log=lines.append)
+    assert [r["proxy"] for r in records] == ["synflow", "snip", "grad_norm", "all (shared)"]
+    assert all(r["seconds"] > 0 and r["per_forward"] > 0 for r in records)
+    assert "x forward" in lines[1] and "sharing saves" in lines[-1]

@@ -8,6 +8,7 @@ precision), which paper defines it, and the batch size its reference code uses.
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from typing import Any
 
 import torch
 import torch.nn as nn
+
+from ._shared import SharedPasses
 
 ProxyFn = Callable[..., float]
 
@@ -33,10 +36,12 @@ class ProxyInfo:
     needs_double: bool
     default_batch_size: int | None  # None: the proxy needs no data batch
     modifies_model: bool  # re-initialises or casts weights: give it its own copy
+    reference_column: str | None = None  # its column in NAS-Bench-Suite-Zero's zc/*.csv files
+    accepts_shared: bool = False  # takes `shared=SharedPasses` to reuse passes other proxies made
 
 
 _PROXIES: dict[str, ProxyInfo] = {}
-_MODULES = ("swap", "naswot", "size")
+_MODULES = ("swap", "naswot", "size", "zerocost", "zen", "tenas", "hnas")
 
 
 def proxy(
@@ -52,6 +57,7 @@ def proxy(
     needs_double: bool = False,
     default_batch_size: int | None = 64,
     modifies_model: bool = False,
+    reference_column: str | None = None,
 ) -> Callable[[ProxyFn], ProxyFn]:
     """Decorator that registers a proxy function under `name`."""
 
@@ -61,6 +67,8 @@ def proxy(
             paper=paper, year=year, higher_is_better=higher_is_better, needs_grad=needs_grad,
             needs_labels=needs_labels, needs_double=needs_double,
             default_batch_size=default_batch_size, modifies_model=modifies_model,
+            reference_column=reference_column,
+            accepts_shared="shared" in inspect.signature(fn).parameters,
         )
         return fn
 
@@ -98,9 +106,14 @@ class Scores(dict):
 
 
 def _run_one(info: ProxyInfo, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None,
-             options: Mapping[str, Any]) -> float:
+             options: Mapping[str, Any], shared: SharedPasses | None = None) -> float:
+    if info.needs_labels and targets is None:
+        raise ValueError(f"proxy {info.name!r} needs class labels (targets) for its loss")
+    kwargs = dict(options)
+    if info.accepts_shared and shared is not None:
+        kwargs["shared"] = shared
     try:
-        value = float(info.fn(model, inputs, targets, **options))
+        value = float(info.fn(model, inputs, targets, **kwargs))
     except torch.OutOfMemoryError as error:
         raise ProxyError(f"proxy {info.name!r} ran out of memory ({error}); try a smaller batch "
                          "or network preset, or the CPU") from error
@@ -141,6 +154,7 @@ def score(
     targets = targets.to(device) if targets is not None else None
     options = options or {}
     results = Scores()
+    shared_by_size: dict[int, SharedPasses] = {}
     for name in names:
         info = get_proxy(name)
         model.load_state_dict(weights)
@@ -148,9 +162,11 @@ def score(
         if info.default_batch_size is not None and n > len(inputs):
             raise ValueError(f"proxy {name!r} needs a batch of {n} but only {len(inputs)} inputs were given")
         torch.manual_seed(seed)
+        if n not in shared_by_size:
+            shared_by_size[n] = SharedPasses(model, inputs[:n], None if targets is None else targets[:n])
+        shared = shared_by_size[n]
         try:
-            results[name] = _run_one(info, model, inputs[:n], None if targets is None else targets[:n],
-                                     options.get(name, {}))
+            results[name] = _run_one(info, model, shared.inputs, shared.targets, options.get(name, {}), shared)
         except ProxyError as error:
             if on_error == "raise":
                 raise
@@ -173,4 +189,4 @@ def _as_model(arch_or_model: Any, space: Any, config: Any) -> nn.Module:
     return space.build(arch, config or space.config("benchmark"))
 
 
-__all__ = ["ProxyError", "ProxyInfo", "Scores", "get_proxy", "list_proxies", "proxy", "score"]
+__all__ = ["ProxyError", "ProxyInfo", "Scores", "SharedPasses", "get_proxy", "list_proxies", "proxy", "score"]

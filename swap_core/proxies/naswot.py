@@ -32,7 +32,7 @@ def naswot_score(model: nn.Module, inputs: torch.Tensor) -> float:
 
 
 @proxy(
-    "naswot", display_name="NASWOT",
+    "naswot", display_name="NASWOT", reference_column="nwot",
     paper="Mellor et al., Neural Architecture Search without Training (ICML 2021)", year=2021,
     higher_is_better=True, default_batch_size=128,
     description="log|det K_H|, K_H[i, j] = number of ReLU units on which samples i and j "

@@ -1,0 +1,124 @@
+"""Score NAS-Bench-Suite-Zero's tables with every proxy and build the comparison table.
+
+For each zc file (NB201 CIFAR-10 / CIFAR-100 / ImageNet16-120, NB301 CIFAR-10 by default)
+this runs `python -m swap_core score` on all its architectures (split into `--jobs`
+parallel chunks), then `python -m swap_core correlate --reference` on the merged scores,
+and prints one markdown table: per proxy, Spearman ρ with the file's validation accuracy,
+ours beside NAS-Bench-Suite-Zero's own, and ρ between our scores and the reference column.
+
+    SWAP_EXPLORER_DATA=../shared/data python scripts/suite_zero_table.py --batch-size 64 --out runs/
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+FILES = {
+    "nb201_cifar10": ("nb201", "cifar10"),
+    "nb201_cifar100": ("nb201", "cifar100"),
+    "nb201_imagenet16-120": ("nb201", "imagenet16-120"),
+    "nb301_cifar10": ("darts", "cifar10"),
+}
+
+
+def run(cmd: list[str], env: dict) -> None:
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if done.returncode not in (0, 1):  # 1: some scores undefined (left empty), reported in stderr
+        sys.stderr.write(done.stderr[-3000:])
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+
+
+def score_file(name: str, args: argparse.Namespace, out: Path, env: dict) -> Path:
+    space, dataset = FILES[name]
+    data_dir = Path(env["SWAP_EXPLORER_DATA"])
+    with open(data_dir / "zc" / f"{name}.csv", newline="") as handle:
+        archs = [row["arch"] for row in csv.DictReader(handle)]
+    if args.limit:
+        archs = archs[: args.limit]
+    chunks = [archs[i:: args.jobs] for i in range(args.jobs)]
+    parts = []
+    with ThreadPoolExecutor(args.jobs) as pool:
+        futures = []
+        for i, chunk in enumerate(chunks):
+            arch_file = out / f"{name}.archs{i}.txt"
+            arch_file.write_text("\n".join(chunk) + "\n")
+            part = out / f"{name}.part{i}.csv"
+            parts.append(part)
+            cmd = [sys.executable, "-m", "swap_core", "score", "--space", space, "--dataset", dataset,
+                   "--network", "benchmark", "--archs", str(arch_file), "--proxies", args.proxies,
+                   "--batch-size", str(args.batch_size), "--seed", str(args.seed), "--device", args.device,
+                   "--out", str(part)]
+            futures.append(pool.submit(run, cmd, env))
+        for future in futures:
+            future.result()
+    merged = out / f"{name}.scores.csv"
+    with open(merged, "w", newline="") as handle:
+        writer = None
+        for part in parts:
+            with open(part, newline="") as p:
+                reader = csv.DictReader(p)
+                if writer is None:
+                    writer = csv.DictWriter(handle, fieldnames=reader.fieldnames)
+                    writer.writeheader()
+                writer.writerows(reader)
+            part.unlink()
+            Path(str(part).replace(".part", ".archs").replace(".csv", ".txt")).unlink()
+    return merged
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", default=",".join(FILES))
+    parser.add_argument("--proxies", default="all")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads per job (OMP_NUM_THREADS)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N architectures of each file")
+    parser.add_argument("--out", default="suite_zero")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if "SWAP_EXPLORER_DATA" not in env:
+        raise SystemExit("set SWAP_EXPLORER_DATA to the data directory")
+    if args.threads:
+        env["OMP_NUM_THREADS"] = str(args.threads)
+    tables = {}
+    for name in args.files.split(","):
+        scores = score_file(name, args, out, env)
+        table = out / f"{name}.correlation.csv"
+        cmd = [sys.executable, "-m", "swap_core", "correlate", "--scores", str(scores),
+               "--truth", f"zc/{name}.csv:val_accuracy", "--reference", f"zc/{name}.csv",
+               "--ensemble", "vote", "--ensemble", "rank_average", "--out", str(table)]
+        subprocess.run(cmd, env=env, check=True)
+        with open(table, newline="") as handle:
+            tables[name] = {r["proxy"]: r for r in csv.DictReader(handle)}
+    names = list(dict.fromkeys(p for t in tables.values() for p in t))
+
+    def cell(record: dict | None, key: str) -> str:
+        value = (record or {}).get(key, "")
+        try:
+            return f"{float(value):.3f}"
+        except ValueError:
+            return "–"
+
+    header = "| proxy | " + " | ".join(f"{n} ours | {n} NASLib | {n} ours~ref" for n in tables) + " |"
+    print(header)
+    print("|" + "---|" * (1 + 3 * len(tables)))
+    for proxy in names:
+        cells = []
+        for t in tables.values():
+            r = t.get(proxy)
+            cells += [cell(r, "spearman"), cell(r, "reference_spearman"), cell(r, "rho_vs_reference")]
+        print(f"| {proxy} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
