@@ -292,10 +292,33 @@ def count_equal_classes(agree: Tensor, units: float) -> int:
     return int(first.sum())
 
 
+class _AllDistinct(Exception):
+    """Raised from a hook once every sample has its own code: later layers cannot merge them."""
+
+
 def count_standard_patterns(model: nn.Module, inputs: Tensor, *, spatial_only: bool = False) -> int:
-    """Distinct rows of the (samples × units) activity matrix: samples with equal codes."""
-    kernel = naswot_kernel(model, inputs, spatial_only=spatial_only)
-    return count_equal_classes(kernel, float(kernel[0, 0]))
+    """Distinct rows of the (samples × units) activity matrix: samples with equal codes, i.e.
+    the linear regions of a ReLU network that the inputs reach (TE-NAS).
+
+    In the model's current mode, under no_grad. Sample classes are refined at every hooked
+    ReLU (the class so far plus this layer's packed code), so no samples × all-units matrix
+    or N × N kernel is built, and the forward stops early once all N samples are apart.
+    """
+    labels = torch.zeros(len(inputs), dtype=torch.int64, device=inputs.device)
+
+    def refine(_name: str, out: Tensor) -> None:
+        nonlocal labels
+        codes = pack_sample_bits(out.reshape(len(out), -1).T > 0)  # (N, words): one row per sample
+        labels = torch.unique(torch.cat([labels[:, None], codes], dim=1), dim=0, return_inverse=True)[1]
+        if int(labels.max()) + 1 == len(labels):
+            raise _AllDistinct
+
+    with torch.no_grad(), relu_hooks(model, refine, spatial_only=spatial_only):
+        try:
+            model(inputs)
+        except _AllDistinct:
+            pass
+    return int(labels.max()) + 1 if len(labels) else 0
 
 
 @dataclass(frozen=True)

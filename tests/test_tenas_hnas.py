@@ -8,11 +8,11 @@ import pytest
 import torch
 import torch.nn as nn
 
-from swap_core.patterns import count_standard_patterns, train_mode
+from swap_core.patterns import count_equal_classes, count_standard_patterns, naswot_kernel, pack_sample_bits, train_mode
 from swap_core.proxies import ProxyError, SharedPasses, get_proxy, score
 from swap_core.proxies.hnas import gradient_metric_relations, hnas_metrics, m_trace, true_class_logit
 from swap_core.proxies.tenas import (
-    count_activation_codes, linear_regions, logit_sum, ntk_cond, pack_codes, per_sample_gradients, random_crops,
+    linear_regions, logit_sum, ntk_cond, per_sample_gradients, random_crops,
     weight_parameters,
 )
 
@@ -101,10 +101,10 @@ def test_linear_regions_of_a_sign_network_by_hand():
     pixels = [(1, 2), (3, 1), (1, -1), (-2, 5), (-1, -1), (-3, -7), (0, 4), (2, 2)]
     inputs = torch.tensor(pixels, dtype=torch.float32).view(-1, 1, 1, 2)
     # (+,+) ×3, (+,−), (−,+), (−,−) ×2, (0,+): 5 regions; the 2-D ReLU is not hooked, as in TE-NAS
-    assert count_activation_codes(model, inputs) == 5
+    assert count_standard_patterns(model, inputs, spatial_only=True) == 5
     assert linear_regions(model, inputs, crop=None) == 5.0
     assert linear_regions(model, inputs[:1], crop=None) == 1.0
-    assert count_activation_codes(nn.Sequential(nn.Flatten(), nn.Linear(2, 2)), inputs) == 1  # no ReLU: linear
+    assert count_standard_patterns(nn.Sequential(nn.Flatten(), nn.Linear(2, 2)), inputs, spatial_only=True) == 1  # no ReLU: linear
 
 
 def test_linear_regions_match_the_kernel_count_and_crops():
@@ -112,25 +112,27 @@ def test_linear_regions_match_the_kernel_count_and_crops():
     inputs = torch.randint(-1, 2, (40, 3, 6, 6), generator=torch.Generator().manual_seed(0)).float()
     pixels = inputs[:, :, :1, :1]  # 27 possible pixels among 40 samples: some codes must repeat
     with train_mode(model):
-        expected = count_standard_patterns(model, pixels, spatial_only=True)
-        assert count_activation_codes(model, pixels) == expected < 27
+        kernel = naswot_kernel(model, pixels, spatial_only=True)  # the N × N kernel's count
+        expected = count_equal_classes(kernel, float(kernel[0, 0]))
+        assert count_standard_patterns(model, pixels, spatial_only=True) == expected < 27
     torch.manual_seed(3)
     crops = random_crops(inputs, 4)
     assert crops.shape == (40, 3, 4, 4)
     assert any(torch.equal(crops[0], inputs[0, :, r:r + 4, c:c + 4]) for r in range(3) for c in range(3))
     torch.manual_seed(3)
     with train_mode(model):
-        assert linear_regions(model, inputs) == count_activation_codes(model, crops)
+        assert linear_regions(model, inputs) == count_standard_patterns(model, crops, spatial_only=True)
     with pytest.raises(ValueError, match="crop"):
         random_crops(inputs, 7)
 
 
-def test_pack_codes_distinguishes_every_bit():
+def test_sample_codes_pack_distinguishes_every_bit():
     active = torch.zeros(4, 70, dtype=torch.bool)
     active[1, 63] = active[2, 69] = active[3, 0] = True
-    words = pack_codes(active)
+    words = pack_sample_bits(active.T)  # one row of words per sample, as count_standard_patterns packs
     assert words.shape == (4, 2) and len(torch.unique(words, dim=0)) == 4
-    assert torch.equal(pack_codes(active[[1, 1]])[0], pack_codes(active[[1, 1]])[1])
+    same = pack_sample_bits(active[[1, 1]].T)
+    assert torch.equal(same[0], same[1])
 
 
 def test_registry_metadata():

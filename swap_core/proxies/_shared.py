@@ -126,12 +126,15 @@ class SharedPasses:
             raise ValueError("this proxy needs class labels (targets) for its loss")
         return self.memo("loss_gradients", lambda: compute_loss_gradients(self.model, self.inputs, self.targets))
 
+    def _jacobian_pass(self) -> tuple[torch.Tensor, int]:
+        return self.memo("input_jacobian", lambda: compute_input_jacobian(self.model, self.inputs))
+
     def input_jacobian(self) -> torch.Tensor:
-        return self.memo("input_jacobian", lambda: compute_input_jacobian(self.model, self.inputs))[0]
+        return self._jacobian_pass()[0]
 
     def output_size(self) -> int:
         """Outputs per sample (the number of classes), from the input-Jacobian pass."""
-        return self.memo("input_jacobian", lambda: compute_input_jacobian(self.model, self.inputs))[1]
+        return self._jacobian_pass()[1]
 
 
 def shared_for(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None,

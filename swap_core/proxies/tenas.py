@@ -27,7 +27,7 @@ lib/procedures/linear_region_counter.py: a ReLU network is linear on each set of
 share one activation pattern, so the number of distinct binary codes (unit > 0 or not, over
 every unit of every ReLU whose input is 4-D, as its `hook_in_forward`) among many inputs counts
 the linear regions those inputs reach. TE-NAS's `calc_LR` sums 1 / multiplicity over the
-samples, which is the number of distinct codes; here classes of equal codes are refined layer
+samples, which is the number of distinct codes; here `patterns.count_standard_patterns` refines classes of equal codes layer
 by layer, exactly. TE-NAS runs this on a *thin* supernet (prune_tenas.py `model_config_thin`:
 C=1, N=1, depth 1 = one cell, no stem; all candidate ops mixed) in training mode, on 3,000
 inputs of 1×3×3 (3×3 crops of one random channel of CIFAR images, 3 forwards of 1,000). A
@@ -50,7 +50,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from ..patterns import relu_hooks, train_mode
+from ..patterns import count_standard_patterns, train_mode
 from . import ProxyError, proxy
 from ._shared import SharedPasses, preserved_state, shared_for
 
@@ -190,44 +190,6 @@ def ntk_cond(model: nn.Module, inputs: Tensor, targets: Tensor | None = None, *,
 
 
 # --- linear regions -------------------------------------------------------------------------
-_BYTE_SHIFTS = torch.arange(8, dtype=torch.uint8)
-
-
-def pack_codes(active: Tensor) -> Tensor:
-    """Pack a (N, U) boolean matrix into (N, ceil(U/64)) int64 words: equal rows ⇔ equal codes."""
-    n, units = active.shape
-    bits = torch.zeros(n, -(-units // 64) * 64, dtype=torch.uint8, device=active.device)
-    bits[:, :units] = active
-    packed = (bits.view(n, -1, 8) << _BYTE_SHIFTS.to(active.device)).sum(dim=2, dtype=torch.uint8)
-    return packed.view(torch.int64)
-
-
-class _AllDistinct(Exception):
-    """Raised from a hook once every sample has its own code: later layers cannot merge them."""
-
-
-def count_activation_codes(model: nn.Module, inputs: Tensor, *, spatial_only: bool = True) -> int:
-    """Distinct binary codes (unit > 0 over every hooked ReLU unit) among the inputs, in the
-    model's current mode, under no_grad. Sample classes are refined at every ReLU (the class
-    so far plus this layer's packed code), so no sample × all-units matrix is ever built; the
-    forward stops early once all N samples are apart."""
-    labels = torch.zeros(len(inputs), dtype=torch.int64, device=inputs.device)
-
-    def refine(_name: str, out: Tensor) -> None:
-        nonlocal labels
-        keys = torch.cat([labels[:, None], pack_codes(out.reshape(len(out), -1) > 0)], dim=1)
-        labels = torch.unique(keys, dim=0, return_inverse=True)[1]
-        if int(labels.max()) + 1 == len(labels):
-            raise _AllDistinct
-
-    with torch.no_grad(), relu_hooks(model, refine, spatial_only=spatial_only):
-        try:
-            model(inputs)
-        except _AllDistinct:
-            pass
-    return int(labels.max()) + 1 if len(labels) else 0
-
-
 def random_crops(inputs: Tensor, size: int) -> Tensor:
     """One random size × size crop of each input (positions from torch's global generator)."""
     height, width = inputs.shape[-2:]
@@ -252,7 +214,7 @@ def linear_regions(model: nn.Module, inputs: Tensor, targets: Tensor | None = No
         inputs = random_crops(inputs, crop)
     try:
         with train_mode(model):
-            return float(count_activation_codes(model, inputs))
+            return float(count_standard_patterns(model, inputs, spatial_only=True))
     except RuntimeError as error:
         if crop is None:
             raise
@@ -260,6 +222,6 @@ def linear_regions(model: nn.Module, inputs: Tensor, targets: Tensor | None = No
                          "its downsampling divides (e.g. 4 or 8)") from error
 
 
-__all__ = ["condition_number", "count_activation_codes", "gradient_precision", "gram", "linear_regions",
-           "logit_sum", "ntk_cond", "ntk_matrix", "pack_codes", "per_sample_gradients", "random_crops",
+__all__ = ["condition_number", "gradient_precision", "gram", "linear_regions",
+           "logit_sum", "ntk_cond", "ntk_matrix", "per_sample_gradients", "random_crops",
            "shared_ntk", "weight_parameters"]
