@@ -38,6 +38,7 @@ class ProxyInfo:
     modifies_model: bool  # re-initialises or casts weights: give it its own copy
     reference_column: str | None = None  # its column in NAS-Bench-Suite-Zero's zc/*.csv files
     accepts_shared: bool = False  # takes `shared=SharedPasses` to reuse passes other proxies made
+    per_sample_passes: bool = False  # one backward pass per sample: seconds, not milliseconds, per network
 
 
 _PROXIES: dict[str, ProxyInfo] = {}
@@ -58,6 +59,7 @@ def proxy(
     default_batch_size: int | None = 64,
     modifies_model: bool = False,
     reference_column: str | None = None,
+    per_sample_passes: bool = False,
 ) -> Callable[[ProxyFn], ProxyFn]:
     """Decorator that registers a proxy function under `name`."""
 
@@ -67,7 +69,7 @@ def proxy(
             paper=paper, year=year, higher_is_better=higher_is_better, needs_grad=needs_grad,
             needs_labels=needs_labels, needs_double=needs_double,
             default_batch_size=default_batch_size, modifies_model=modifies_model,
-            reference_column=reference_column,
+            reference_column=reference_column, per_sample_passes=per_sample_passes,
             accepts_shared="shared" in inspect.signature(fn).parameters,
         )
         return fn

@@ -79,7 +79,7 @@ def hnas_metrics(model: nn.Module, inputs: Tensor, targets: Tensor, shared: Shar
 
 @proxy(
     "m_trace", display_name="NTK trace norm (HNAS)", paper=PAPER, year=2022,
-    higher_is_better=True, needs_grad=True, needs_labels=True, default_batch_size=64,
+    higher_is_better=True, needs_grad=True, needs_labels=True, default_batch_size=64, per_sample_passes=True,
     description="sqrt(trace(G Gᵀ)/m), G: per-sample gradients of the true-class logit w.r.t. conv "
     "and linear weights: the root mean squared gradient norm, which bounds grad_norm, SNIP and GraSP. "
     "Option: method ('auto', 'batched', 'loop').",

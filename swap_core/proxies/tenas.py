@@ -177,7 +177,7 @@ def condition_number(kernel: Tensor, precision: float = torch.finfo(torch.float3
 
 @proxy(
     "ntk_cond", display_name="NTK condition number (TE-NAS)", paper=PAPER, year=2021,
-    higher_is_better=False, needs_grad=True, default_batch_size=72,
+    higher_is_better=False, needs_grad=True, default_batch_size=72, per_sample_passes=True,
     description="λ_max/λ_min of the neural tangent kernel G Gᵀ (G: per-sample gradients of the "
     "logit sum w.r.t. all weights): low means the network trains easily. Option: method "
     "('auto', 'batched', 'loop').",

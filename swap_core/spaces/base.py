@@ -69,6 +69,9 @@ class SearchSpace(ABC):
     datasets: tuple[str, ...] = ("cifar10",)
     presets: tuple[str, ...] = ("benchmark", "teaching")
     finite: bool = False
+    # Hand-picked architectures for teaching, label -> string (best/worst by accuracy come
+    # from the ground-truth tables, see `swap_core.explorer.named_architectures`).
+    named_archs: dict[str, str] = {}
 
     # --- strings -------------------------------------------------------------------
     @abstractmethod

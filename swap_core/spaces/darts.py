@@ -199,6 +199,13 @@ def _changes(arch: Genotype) -> list[tuple[str, int, list[tuple[str, int]]]]:
     return changes
 
 
+def _uniform_genotype(op: str) -> str:
+    """Both cells with one op everywhere, each node fed by the two cell inputs."""
+    cell = ", ".join(f"('{op}', {i})" for _ in NODES for i in (0, 1))
+    concat = list(DEFAULT_CONCAT)
+    return f"Genotype(normal=[{cell}], normal_concat={concat}, reduce=[{cell}], reduce_concat={concat})"
+
+
 @register_space
 class DartsSpace(SearchSpace):
     """DARTS / NAS-Bench-301: two cells of 4 nodes, 7 ops (+ 'none' for parsing)."""
@@ -213,6 +220,12 @@ class DartsSpace(SearchSpace):
         "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
     datasets = ("cifar10",)
     presets = ("benchmark", "teaching", "swap-proxy")
+    named_archs = {
+        "DARTS-V2 (found by DARTS)": example,
+        "all sep conv 3x3": _uniform_genotype("sep_conv_3x3"),
+        "all skip": _uniform_genotype("skip_connect"),
+        "all max-pool": _uniform_genotype("max_pool_3x3"),
+    }
     finite = False
 
     # --- strings -------------------------------------------------------------------

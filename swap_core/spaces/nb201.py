@@ -113,6 +113,13 @@ class NB201Space(SearchSpace):
     datasets = ("cifar10", "cifar100", "imagenet16-120")
     presets = ("benchmark", "teaching")
     finite = True
+    named_archs = {
+        # NAS-Bench-201's ResNet block: two 3x3 convs in sequence plus the identity shortcut.
+        "ResNet-like": "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|",
+        "all conv 3x3": "|" + "|+|".join("|".join(f"nor_conv_3x3~{i}" for i in range(j)) for j in (1, 2, 3)) + "|",
+        "all skip": "|" + "|+|".join("|".join(f"skip_connect~{i}" for i in range(j)) for j in (1, 2, 3)) + "|",
+        "all avg-pool": "|" + "|+|".join("|".join(f"avg_pool_3x3~{i}" for i in range(j)) for j in (1, 2, 3)) + "|",
+    }
 
     # --- strings -------------------------------------------------------------------
     def from_str(self, text: str) -> NB201Arch:

@@ -1,0 +1,188 @@
+"""What the explorer's views compute about one architecture, as plain functions.
+
+The Cell Designer shows, for the current cell: its size, its ground-truth accuracy and rank
+where a benchmark table has it, and every proxy's score with its rank among a random
+sample of the same space scored the same way. These functions do that work so the page,
+a test and a notebook get the same numbers.
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+
+from . import benchmarks
+from .netstats import count_flops, count_params
+from .proxies import get_proxy, score
+from .spaces import SearchSpace, get_space
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+# --- device ---------------------------------------------------------------------------------
+def describe_devices() -> str:
+    """What hardware was found, in words, e.g. "CPU, 2 threads; no CUDA GPU"."""
+    cpu = f"CPU, {torch.get_num_threads()} threads"
+    if not torch.cuda.is_available():
+        return f"{cpu}; no CUDA GPU"
+    return f"{cpu}; CUDA GPU: {torch.cuda.get_device_name(0)}"
+
+
+def resolve_device(choice: str) -> str:
+    """"auto" → "cuda" when a GPU is there, else "cpu"; an explicit "cuda" without one is
+    an error that says so."""
+    if choice not in DEVICE_CHOICES:
+        raise ValueError(f"unknown device {choice!r}; expected one of {list(DEVICE_CHOICES)}")
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but PyTorch finds no CUDA GPU here; use 'cpu' or 'auto'")
+    return choice
+
+
+# --- ground truth ---------------------------------------------------------------------------
+def truth_specs(space: str, dataset: str) -> list[str]:
+    """Ground-truth accuracy tables for (space, dataset), best first, as "FILE:COLUMN"."""
+    space = get_space(space).name
+    if space == "nb201":
+        column = benchmarks.NB201_COLUMNS.get(dataset)
+        if column is None:
+            return []
+        return [f"nb201_accuracy.csv:{column}", f"{benchmarks.zc_file('nb201', dataset)}:val_accuracy"]
+    if space == "darts" and dataset == "cifar10":
+        return ["darts1000_cifar10.csv:val_accuracy", "zc/nb301_cifar10.csv:val_accuracy"]
+    try:
+        return [f"{benchmarks.zc_file(space, dataset)}:val_accuracy"]
+    except ValueError:
+        return []
+
+
+def accuracy_table(space: str, dataset: str, data_dir=None) -> tuple[str, Mapping[str, float]] | None:
+    """The first ground-truth table found for (space, dataset): (spec, arch → accuracy)."""
+    for spec in truth_specs(space, dataset):
+        try:
+            return spec, benchmarks.truth_table(spec, data_dir=data_dir)
+        except benchmarks.MissingDataError:
+            continue
+    return None
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Ground-truth accuracy of one architecture and its rank (1 = best) in the table."""
+
+    value: float
+    rank: int
+    of: int
+    table: str
+
+
+def accuracy_of(space: str, dataset: str, arch: str, data_dir=None) -> Accuracy | None:
+    """None when no table is found or the table lacks this architecture."""
+    for spec in truth_specs(space, dataset):
+        try:
+            table = benchmarks.truth_table(spec, data_dir=data_dir)
+        except benchmarks.MissingDataError:
+            continue
+        if arch in table:
+            value = table[arch]
+            better = sum(1 for v in table.values() if v > value)
+            return Accuracy(value, better + 1, len(table), spec)
+    return None
+
+
+def named_architectures(space: str, dataset: str, data_dir=None) -> dict[str, str]:
+    """Presets for the Cell Designer: best and worst by ground-truth accuracy (when a table
+    is found), then the space's hand-picked cells."""
+    space_obj = get_space(space)
+    named: dict[str, str] = {}
+    found = accuracy_table(space, dataset, data_dir)
+    if found is not None and found[1]:
+        spec, table = found
+        label = spec.split(":")[0]
+        named[f"best by accuracy ({label})"] = max(table, key=table.get)
+        named[f"worst by accuracy ({label})"] = min(table, key=table.get)
+    named.update(space_obj.named_archs)
+    return named
+
+
+# --- size and scores ------------------------------------------------------------------------
+def network_size(space: SearchSpace, arch, config) -> tuple[int, float]:
+    """(parameters, MFLOPs per image) of the network `config` builds for `arch`."""
+    model = space.build(arch, config)
+    return count_params(model), count_flops(model, config.input_size)
+
+
+def sample_architectures(space: SearchSpace, n: int, seed: int) -> list[str]:
+    """`n` distinct random architecture strings of the space, reproducible from `seed`."""
+    rng = random.Random(seed)
+    archs: dict[str, None] = {}
+    for _ in range(100 * n):
+        if len(archs) == n:
+            break
+        archs[space.sample(rng).to_str()] = None
+    return list(archs)
+
+
+def score_architectures(space: SearchSpace, archs: Sequence[str], config, inputs: torch.Tensor,
+                        targets: torch.Tensor | None, names: Iterable[str], *, seed: int = 0,
+                        device: str = "cpu", progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """One row per architecture: arch, seconds, then one column per proxy (NaN where a proxy
+    is not defined for that network; the reason goes to column `errors`). Every network sees
+    the whole `inputs` batch and is built under `seed`."""
+    names = list(names)
+    rows = []
+    for done, arch in enumerate(archs):
+        start = time.perf_counter()
+        torch.manual_seed(seed)
+        model = space.build(arch, config)
+        scores = score(model, names, inputs, targets, batch_size=len(inputs), seed=seed, device=device,
+                       on_error="nan")
+        rows.append({"arch": arch, "seconds": time.perf_counter() - start, **scores,
+                     "errors": "; ".join(scores.errors.values())})
+        if progress is not None:
+            progress(done + 1, len(archs))
+    return pd.DataFrame(rows, columns=["arch", "seconds", *names, "errors"])
+
+
+def rank_among(value: float, reference: Sequence[float], higher_is_better: bool) -> tuple[int, int] | None:
+    """(rank, n): where `value` would stand among the finite `reference` values plus itself,
+    1 = best in the proxy's own direction. None when `value` is not finite."""
+    if not math.isfinite(value):
+        return None
+    finite = [v for v in reference if math.isfinite(v)]
+    better = sum(1 for v in finite if (v > value if higher_is_better else v < value))
+    return better + 1, len(finite) + 1
+
+
+def proxy_table(scores: Mapping[str, float], errors: Mapping[str, str], reference: pd.DataFrame | None,
+                names: Iterable[str]) -> pd.DataFrame:
+    """The Cell Designer's table: one row per proxy with its score, its rank among the
+    reference sample (if given) and, for a missing score, why."""
+    rows = []
+    for name in names:
+        info = get_proxy(name)
+        value = scores.get(name, math.nan)
+        ranked = None
+        if reference is not None and name in reference:
+            ranked = rank_among(value, reference[name].tolist(), info.higher_is_better)
+        rows.append({
+            "proxy": name, "name": info.display_name, "score": value,
+            "rank": f"{ranked[0]} of {ranked[1]}" if ranked else "",
+            "top %": 100.0 * ranked[0] / ranked[1] if ranked else math.nan,
+            "better": "higher" if info.higher_is_better else "lower",
+            "note": errors.get(name, ""),
+        })
+    return pd.DataFrame(rows)
+
+
+__all__ = [
+    "Accuracy", "DEVICE_CHOICES", "accuracy_of", "accuracy_table", "describe_devices", "named_architectures",
+    "network_size", "proxy_table", "rank_among", "resolve_device", "sample_architectures", "score_architectures",
+    "truth_specs",
+]

@@ -1,0 +1,180 @@
+"""The shared sidebar: search space, data, batch, device, network preset, seed — and the
+current architecture. All of it lives in `st.session_state` and in the URL
+(`st.query_params`), so a link reproduces the exact view; a bad value in a link gives a
+clear message and falls back to the default instead of failing."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import streamlit as st
+import torch
+
+from swap_core import benchmarks, explorer
+from swap_core.data import SOURCES
+from swap_core.spaces import NetworkConfig, SearchSpace, get_space, list_spaces
+
+BATCH_RANGE = (2, 512)
+SEED_MAX = 2**31 - 1
+DEFAULTS = {"space": "nb201", "preset": "teaching", "source": "auto", "batch": 64, "seed": 0, "device": "auto"}
+# URL parameter -> sidebar widget key (page-specific keys are prefixed by their page).
+WIDGETS = {name: f"sb_{name}" for name in ("space", "dataset", "preset", "source", "batch", "seed", "device")}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a page needs to reproduce what it shows."""
+
+    space_name: str
+    dataset: str
+    preset: str
+    source: str
+    batch_size: int
+    seed: int
+    device_choice: str
+    device: str
+    arch: str  # the current architecture, as its string
+
+    @property
+    def space(self) -> SearchSpace:
+        return get_space(self.space_name)
+
+    @cached_property
+    def config(self) -> NetworkConfig:
+        return self.space.config(self.preset, self.dataset)
+
+
+def _device_options() -> list[str]:
+    return [d for d in explorer.DEVICE_CHOICES if d != "cuda" or torch.cuda.is_available()]
+
+
+def _parse_int(text: str, low: int, high: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{what} must be a whole number, got {text!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{what} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _choice(text: str, options: list[str], what: str) -> str:
+    if text not in options:
+        raise ValueError(f"unknown {what} {text!r}; expected one of {options}")
+    return text
+
+
+def _load_url() -> None:
+    """First run of a session: copy valid URL values into the widgets' state, and remember
+    a message for each invalid one."""
+    params = st.query_params
+    errors: list[str] = []
+    space_name = DEFAULTS["space"]
+    if "space" in params:
+        try:
+            space_name = get_space(_choice(params["space"], list_spaces() + ["nb301"], "search space")).name
+        except ValueError as error:
+            errors.append(str(error))
+    space = get_space(space_name)
+    st.session_state[WIDGETS["space"]] = space_name
+    checks = {
+        "dataset": lambda t: _choice(t, list(space.datasets), f"dataset for {space_name}"),
+        "preset": lambda t: _choice(t, list(space.presets), f"network preset for {space_name}"),
+        "source": lambda t: _choice(t, ["auto", *SOURCES], "image source"),
+        "batch": lambda t: _parse_int(t, *BATCH_RANGE, "batch size"),
+        "seed": lambda t: _parse_int(t, 0, SEED_MAX, "seed"),
+        "device": lambda t: _choice(t, _device_options(), "device (this machine has: "
+                                    f"{explorer.describe_devices()})"),
+    }
+    for name, check in checks.items():
+        if name in params:
+            try:
+                st.session_state[WIDGETS[name]] = check(params[name])
+            except ValueError as error:
+                errors.append(str(error))
+    if "arch" in params:
+        try:
+            st.session_state.setdefault("arch_by_space", {})[space_name] = space.from_str(params["arch"]).to_str()
+        except ValueError as error:
+            errors.append(f"the architecture in the link is not a valid {space.title} cell: {error}")
+    st.session_state["url_errors"] = errors
+
+
+def _keep_valid(key: str, options: list, default) -> None:
+    """Before a widget is drawn: reset its value when the options changed under it."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+
+
+def current_arch(space: SearchSpace) -> str:
+    return st.session_state.setdefault("arch_by_space", {}).get(space.name, space.example)
+
+
+def set_arch(arch: str) -> None:
+    """Make `arch` (a string of the current space) the current architecture everywhere."""
+    space = get_space(st.session_state[WIDGETS["space"]])
+    arch = space.from_str(arch).to_str()
+    st.session_state.setdefault("arch_by_space", {})[space.name] = arch
+    st.query_params["arch"] = arch
+
+
+def sidebar() -> Settings:
+    """Draw the shared sidebar and return the settings (also kept as `current()`)."""
+    if "url_errors" not in st.session_state:
+        _load_url()
+    side = st.sidebar
+    spaces = list_spaces()
+    _keep_valid(WIDGETS["space"], spaces, DEFAULTS["space"])
+    space = get_space(side.selectbox("Search space", spaces, key=WIDGETS["space"],
+                                     format_func=lambda name: get_space(name).title))
+    _keep_valid(WIDGETS["dataset"], list(space.datasets), space.datasets[0])
+    dataset = side.selectbox("Dataset (classes, input size)", space.datasets, key=WIDGETS["dataset"])
+    _keep_valid(WIDGETS["preset"], list(space.presets), DEFAULTS["preset"])
+    preset = side.selectbox("Network size", space.presets, key=WIDGETS["preset"],
+                            help="teaching: small and fast for live use on a CPU; benchmark: the published "
+                                 "network, whose parameter counts match the benchmark tables")
+    _keep_valid(WIDGETS["source"], ["auto", *SOURCES], DEFAULTS["source"])
+    source = side.selectbox("Input images", ["auto", *SOURCES], key=WIDGETS["source"],
+                            help="auto: the CIFAR-10 sample in the data directory, else a downloaded "
+                                 "CIFAR-10, else bundled photographs, else Gaussian noise")
+    st.session_state.setdefault(WIDGETS["batch"], DEFAULTS["batch"])
+    batch = side.number_input("Batch size", *BATCH_RANGE, key=WIDGETS["batch"], step=8)
+    st.session_state.setdefault(WIDGETS["seed"], DEFAULTS["seed"])
+    seed = side.number_input("Seed", 0, SEED_MAX, key=WIDGETS["seed"],
+                             help="weights, image choice and random cells all follow it")
+    _keep_valid(WIDGETS["device"], _device_options(), DEFAULTS["device"])
+    device_choice = side.selectbox("Device", _device_options(), key=WIDGETS["device"])
+    device = explorer.resolve_device(device_choice)
+    side.caption(f"Running on **{device}** ({explorer.describe_devices()}).")
+    settings = Settings(space.name, dataset, preset, source, int(batch), int(seed), device_choice, device,
+                        current_arch(space))
+    st.query_params.from_dict({
+        "space": settings.space_name, "dataset": dataset, "preset": preset, "source": source,
+        "batch": str(settings.batch_size), "seed": str(settings.seed), "device": device_choice,
+        "arch": settings.arch,
+    })
+    st.session_state["settings"] = settings
+    return settings
+
+
+def data_status(settings: Settings) -> str:
+    """One line: which ground-truth tables were found in the data directory."""
+    records = benchmarks.inventory()
+    found = sum(r["present"] for r in records)
+    table = explorer.accuracy_table(settings.space_name, settings.dataset)
+    truth = f"accuracy from `{table[0]}`" if table else "no accuracy table for this space and dataset"
+    return f"Data: {found} of {len(records)} files found in `{benchmarks.data_dir()}`; {truth}."
+
+
+def show_url_errors() -> None:
+    """Messages for bad values in the link this session was opened with (until dismissed)."""
+    errors = st.session_state.get("url_errors") or []
+    for error in errors:
+        st.error(f"Ignored a value in the link: {error}. The default is used instead.", icon=":material/link_off:")
+    if errors and st.button("Dismiss", key="sb_dismiss_url_errors"):
+        st.session_state["url_errors"] = []
+        st.rerun()
+
+
+def current() -> Settings:
+    return st.session_state["settings"]
