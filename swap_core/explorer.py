@@ -133,7 +133,7 @@ def score_architectures(space: SearchSpace, archs: Sequence[str], config, inputs
                         targets: torch.Tensor | None, names: Iterable[str], *, seed: int = 0,
                         device: str = "cpu", progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """One row per architecture: arch, seconds, then one column per proxy (NaN where a proxy
-    is not defined for that network; the reason goes to column `errors`). Every network sees
+    is not defined for that network; column `errors` maps such a proxy to the reason). Every network sees
     the whole `inputs` batch and is built under `seed`."""
     names = list(names)
     rows = []
@@ -143,8 +143,7 @@ def score_architectures(space: SearchSpace, archs: Sequence[str], config, inputs
         model = space.build(arch, config)
         scores = score(model, names, inputs, targets, batch_size=len(inputs), seed=seed, device=device,
                        on_error="nan")
-        rows.append({"arch": arch, "seconds": time.perf_counter() - start, **scores,
-                     "errors": "; ".join(scores.errors.values())})
+        rows.append({"arch": arch, "seconds": time.perf_counter() - start, **scores, "errors": dict(scores.errors)})
         if progress is not None:
             progress(done + 1, len(archs))
     return pd.DataFrame(rows, columns=["arch", "seconds", *names, "errors"])
@@ -174,7 +173,7 @@ def proxy_table(scores: Mapping[str, float], errors: Mapping[str, str], referenc
         rows.append({
             "proxy": name, "name": info.display_name, "score": value,
             "rank": f"{ranked[0]} of {ranked[1]}" if ranked else "",
-            "top %": 100.0 * ranked[0] / ranked[1] if ranked else math.nan,
+            "beats %": 100.0 * (ranked[1] - ranked[0]) / max(ranked[1] - 1, 1) if ranked else math.nan,
             "better": "higher" if info.higher_is_better else "lower",
             "note": errors.get(name, ""),
         })

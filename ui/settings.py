@@ -176,5 +176,27 @@ def show_url_errors() -> None:
         st.rerun()
 
 
+def shell() -> Settings:
+    """The sidebar with the data status line, plus messages about bad link values."""
+    settings = sidebar()
+    st.sidebar.caption(f"Images: {cached_batch_description(settings)}.")
+    st.sidebar.caption(data_status(settings))
+    show_url_errors()
+    return settings
+
+
+def cached_batch_description(settings: Settings) -> str:
+    from .cached import batch  # cached.py imports this module
+
+    return batch(settings).description
+
+
 def current() -> Settings:
-    return st.session_state["settings"]
+    """The settings the shell drew in this run; a page run on its own (Streamlit's test
+    harness runs a page file directly) draws the shell itself."""
+    return st.session_state.get("settings") or shell()
+
+
+def end_of_run() -> None:
+    """app.py calls this after the page: the next run draws the sidebar afresh."""
+    st.session_state.pop("settings", None)

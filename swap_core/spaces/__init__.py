@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-from .base import NetworkConfig, SearchSpace, dataset_classes
+from .base import EditSlot, NetworkConfig, SearchSpace, dataset_classes
 
 _SPACES: dict[str, SearchSpace] = {}
 _ALIASES = {"nb301": "darts"}
@@ -34,4 +34,4 @@ def get_space(name: str) -> SearchSpace:
     return _SPACES[key]
 
 
-__all__ = ["NetworkConfig", "SearchSpace", "dataset_classes", "get_space", "list_spaces", "register_space"]
+__all__ = ["EditSlot", "NetworkConfig", "SearchSpace", "dataset_classes", "get_space", "list_spaces", "register_space"]

@@ -47,6 +47,24 @@ class NetworkConfig:
         return replace(self, extra=tuple(sorted(extra.items())), **direct)
 
 
+@dataclass(frozen=True)
+class EditSlot:
+    """One editable choice of an architecture, for an editor: `key` names it for
+    `SearchSpace.with_slot`, `group` and `label` say where it is (e.g. "normal cell, node 3"
+    and "input A op"), `options` are the allowed values, `value` the current one, and
+    `option_labels` how to show each option."""
+
+    key: str
+    group: str
+    label: str
+    options: tuple
+    value: Any
+    option_labels: tuple[str, ...] = ()
+
+    def show(self, option: Any) -> str:
+        return self.option_labels[self.options.index(option)] if self.option_labels else str(option)
+
+
 DATASET_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet16-120": 120}
 DATASET_INPUT_SIZE = {"cifar10": 32, "cifar100": 32, "imagenet16-120": 16}
 
@@ -69,6 +87,7 @@ class SearchSpace(ABC):
     datasets: tuple[str, ...] = ("cifar10",)
     presets: tuple[str, ...] = ("benchmark", "teaching")
     finite: bool = False
+    ops: tuple[str, ...] = ()  # the op names a cell can use (for legends and colours)
     # Hand-picked architectures for teaching, label -> string (best/worst by accuracy come
     # from the ground-truth tables, see `swap_core.explorer.named_architectures`).
     named_archs: dict[str, str] = {}
@@ -98,6 +117,15 @@ class SearchSpace(ABC):
 
     def enumerate(self) -> Iterator[Any]:
         raise NotImplementedError(f"the {self.name} space is too large to enumerate")
+
+    # --- editing -------------------------------------------------------------------
+    @abstractmethod
+    def edit_slots(self, arch: Any) -> list[EditSlot]:
+        """Every choice an editor can change one at a time (an edge's op, a node's input)."""
+
+    @abstractmethod
+    def with_slot(self, arch: Any, key: str, value: Any) -> Any:
+        """`arch` with the slot `key` set to `value` (ValueError for an unknown key/value)."""
 
     # --- drawing and building ------------------------------------------------------
     @abstractmethod

@@ -24,7 +24,7 @@ import networkx as nx
 import torch.nn as nn
 
 from . import register_space
-from .base import NetworkConfig, SearchSpace, dataset_classes
+from .base import EditSlot, NetworkConfig, SearchSpace, dataset_classes
 from .darts_net import OPS, DartsNetwork
 
 # NAS-Bench-301 (and NASLib's sampler) draw ops from these seven; 'none' only parses.
@@ -220,6 +220,7 @@ class DartsSpace(SearchSpace):
         "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
     datasets = ("cifar10",)
     presets = ("benchmark", "teaching", "swap-proxy")
+    ops = OPS
     named_archs = {
         "DARTS-V2 (found by DARTS)": example,
         "all sep conv 3x3": _uniform_genotype("sep_conv_3x3"),
@@ -262,11 +263,37 @@ class DartsSpace(SearchSpace):
         """All genotypes one op or one input away (see `_changes`), without duplicates."""
         return [_with_pair(arch, cell, position, pair) for cell, position, options in _changes(arch) for pair in options]
 
+    # --- editing -------------------------------------------------------------------
+    def edit_slots(self, arch: Genotype | str) -> list[EditSlot]:
+        """Per cell and node, each of its two pairs has an op slot ("cell:pair:op") and an
+        input slot ("cell:pair:input", any earlier node)."""
+        arch = _as_genotype(arch)
+        slots = []
+        for cell in CELLS:
+            for position, (op, index) in enumerate(getattr(arch, cell)):
+                node = position // 2 + 2
+                group, side = f"{cell} cell, node {node}", "AB"[position % 2]
+                inputs = tuple(range(node))
+                names = tuple(["c_{k-2}", "c_{k-1}"] + [f"node {i}" for i in inputs[2:]])
+                slots.append(EditSlot(f"{cell}:{position}:op", group, f"input {side} op", OPS, op))
+                slots.append(EditSlot(f"{cell}:{position}:input", group, f"input {side} from", inputs, index, names))
+        return slots
+
+    def with_slot(self, arch: Genotype | str, key: str, value: Any) -> Genotype:
+        arch = _as_genotype(arch)
+        cell, position, part = (key.split(":") + ["", "", ""])[:3]
+        if cell not in CELLS or not position.isdigit() or int(position) >= PAIRS or part not in ("op", "input"):
+            raise ValueError(f"unknown DARTS slot {key!r}; expected 'normal|reduce:<pair 0-7>:op|input'")
+        op, index = getattr(arch, cell)[int(position)]
+        pair = (value, index) if part == "op" else (op, value)
+        return _with_pair(arch, cell, int(position), pair)  # Genotype validates the new pair
+
     # --- drawing and building ------------------------------------------------------
     def graph(self, arch: Genotype | str) -> nx.DiGraph:
         """Both cells in one DiGraph. Nodes are (cell, "c_{k-2}"), (cell, "c_{k-1}"),
-        (cell, 2..5) and (cell, "out"), with attributes `cell`, `label` and `kind`
-        (input / intermediate / output). An edge input -> node has `op` (and `ops`, a tuple:
+        (cell, 2..5) and (cell, "out"), with attributes `cell`, `label`, `kind`
+        (input / intermediate / output), and `layer` and `row` (where to draw it: inputs in
+        column 0, node k in column k−1, alternating rows so that edges spread out). An edge input -> node has `op` (and `ops`, a tuple:
         when a node takes the same input twice the two ops share one edge, `op` is 'a + b');
         edges node -> out have op 'concat'."""
         arch = _as_genotype(arch)
@@ -274,10 +301,11 @@ class DartsSpace(SearchSpace):
         for cell in CELLS:
             inputs = [(cell, "c_{k-2}"), (cell, "c_{k-1}")]
             for node in inputs:
-                g.add_node(node, cell=cell, label=node[1], kind="input")
+                g.add_node(node, cell=cell, label=node[1], kind="input", layer=0, row=1.0 if "2" in node[1] else -1.0)
             for node in NODES:
-                g.add_node((cell, node), cell=cell, label=str(node), kind="intermediate")
-            g.add_node((cell, "out"), cell=cell, label="c_{k}", kind="output")
+                g.add_node((cell, node), cell=cell, label=str(node), kind="intermediate", layer=node - 1,
+                           row=0.6 if node % 2 else -0.6)
+            g.add_node((cell, "out"), cell=cell, label="c_{k}", kind="output", layer=len(NODES) + 1, row=0.0)
             sources = inputs + [(cell, node) for node in NODES]
             for position, (op, index) in enumerate(getattr(arch, cell)):
                 edge = (sources[index], (cell, position // 2 + 2))

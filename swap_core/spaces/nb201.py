@@ -22,7 +22,7 @@ import networkx as nx
 import torch.nn as nn
 
 from . import register_space
-from .base import DATASET_INPUT_SIZE, NetworkConfig, SearchSpace, dataset_classes
+from .base import DATASET_INPUT_SIZE, EditSlot, NetworkConfig, SearchSpace, dataset_classes
 from .nb201_net import EDGES, TinyNetwork
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -113,6 +113,7 @@ class NB201Space(SearchSpace):
     datasets = ("cifar10", "cifar100", "imagenet16-120")
     presets = ("benchmark", "teaching")
     finite = True
+    ops = OPS
     named_archs = {
         # NAS-Bench-201's ResNet block: two 3x3 convs in sequence plus the identity shortcut.
         "ResNet-like": "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|",
@@ -153,14 +154,27 @@ class NB201Space(SearchSpace):
         for ops in itertools.product(OPS, repeat=len(EDGES)):
             yield NB201Arch(ops)
 
+    # --- editing -------------------------------------------------------------------
+    def edit_slots(self, arch: NB201Arch | str) -> list[EditSlot]:
+        """One slot per edge: "edge j←i" with the five ops."""
+        arch = _as_arch(arch)
+        return [EditSlot(f"{src}-{dst}", f"node {NODE_LABELS[dst]}", f"edge {NODE_LABELS[dst]} ← {NODE_LABELS[src]}",
+                         OPS, op) for op, (src, dst) in zip(arch.ops, EDGES)]
+
+    def with_slot(self, arch: NB201Arch | str, key: str, value: Any) -> NB201Arch:
+        keys = [f"{src}-{dst}" for src, dst in EDGES]
+        if key not in keys:
+            raise ValueError(f"unknown NAS-Bench-201 edge {key!r}; expected one of {keys}")
+        return _with_op(_as_arch(arch), keys.index(key), value)
+
     # --- drawing and building ------------------------------------------------------
     def graph(self, arch: NB201Arch | str) -> nx.DiGraph:
-        """The cell as a DiGraph: nodes 0..3 labelled in/1/2/out, one edge per op with
-        attribute `op`. Edges whose op is `none` carry nothing and are left out."""
+        """The cell as a DiGraph: nodes 0..3 labelled in/1/2/out (attribute `layer`, the
+        drawing column, is the node number), one edge per op with attribute `op`. Edges whose op is `none` carry nothing and are left out."""
         arch = _as_arch(arch)
         g = nx.DiGraph(arch=arch.to_str())
         for node, label in NODE_LABELS.items():
-            g.add_node(node, label=label)
+            g.add_node(node, label=label, layer=node)
         for op, (src, dst) in zip(arch.ops, EDGES):
             if op != "none":
                 g.add_edge(src, dst, op=op)

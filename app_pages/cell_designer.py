@@ -1,0 +1,130 @@
+"""Cell Designer: draw the current cell, edit it, and see its size, accuracy and every
+proxy's score — each ranked among a random sample of the same space."""
+import random
+
+import streamlit as st
+
+from swap_core import explorer
+from swap_core.proxies import get_proxy
+from ui import cached, scoring
+from ui.figures import cell_figures
+from ui.settings import current, set_arch
+
+settings = current()
+space = settings.space
+arch = space.from_str(settings.arch)
+
+st.title("Cell Designer")
+st.caption("A cell is a small graph of operations that the network repeats. Change an operation and watch "
+           "the network's size, its benchmark accuracy and every training-free proxy score move — without "
+           "training anything.")
+
+
+def _rng() -> random.Random:
+    clicks = st.session_state.get("cd_clicks", 0) + 1
+    st.session_state["cd_clicks"] = clicks
+    return random.Random(f"{settings.seed}-{clicks}")
+
+
+def _edit(key: str) -> None:
+    set_arch(space.with_slot(arch, key, st.session_state[f"cd_slot_{space.name}_{key}"]).to_str())
+
+
+def _load_preset() -> None:
+    choice = st.session_state.pop("cd_preset", None)
+    if choice:
+        set_arch(named[choice])
+
+
+def _paste() -> None:
+    text = st.session_state.get("cd_paste", "").strip()
+    st.session_state["cd_paste_error"] = ""
+    if text:
+        try:
+            set_arch(space.from_str(text).to_str())
+        except ValueError as error:
+            st.session_state["cd_paste_error"] = str(error)
+
+
+named = explorer.named_architectures(settings.space_name, settings.dataset)
+tools = st.columns([1, 1, 3, 4], vertical_alignment="bottom")
+tools[0].button("Random", icon=":material/casino:", width="stretch",
+                on_click=lambda: set_arch(space.sample(_rng()).to_str()))
+tools[1].button("Mutate", icon=":material/shuffle:", width="stretch",
+                on_click=lambda: set_arch(space.mutate(arch, _rng()).to_str()))
+tools[2].selectbox("Load a preset cell", list(named), index=None, key="cd_preset", on_change=_load_preset,
+                   placeholder="best, worst, ResNet-like, …")
+tools[3].text_input("Or paste an architecture string", key="cd_paste", on_change=_paste, placeholder=space.example)
+if st.session_state.get("cd_paste_error"):
+    st.error(f"That string is not a valid {space.title} cell: {st.session_state['cd_paste_error']}")
+
+left, right = st.columns([5, 4])
+with left:
+    for title, figure in cell_figures(space.graph(arch), list(space.ops)):
+        st.plotly_chart(figure, width="stretch", key=f"cd_fig_{title}")
+    st.code(settings.arch, language=None, wrap_lines=True)
+    with st.expander("Edit the cell", expanded=True, icon=":material/edit:"):
+        slots = space.edit_slots(arch)
+        groups = list(dict.fromkeys(slot.group for slot in slots))
+        columns = st.columns(min(len(groups), 4))
+        for number, group in enumerate(groups):
+            with columns[number % len(columns)]:
+                st.markdown(f"**{group}**")
+                for slot in (s for s in slots if s.group == group):
+                    key = f"cd_slot_{space.name}_{slot.key}"
+                    st.session_state[key] = slot.value
+                    st.selectbox(slot.label, slot.options, key=key, format_func=slot.show,
+                                 on_change=_edit, args=(slot.key,))
+
+with right:
+    params, mflops = cached.network_size(settings.space_name, settings.arch, settings.preset, settings.dataset)
+    accuracy = explorer.accuracy_of(settings.space_name, settings.dataset, settings.arch)
+    size, flops, acc = st.columns(3)
+    size.metric("Parameters", f"{params / 1e6:.3f} M", help=f"{params:,} trainable parameters ({settings.preset} network)")
+    flops.metric("FLOPs", f"{mflops:.1f} M", help="multiply-accumulates of one image, conv and linear layers")
+    if accuracy is None:
+        acc.metric("Accuracy", "—", help="no ground-truth table has this cell")
+    else:
+        acc.metric("Accuracy", f"{accuracy.value:.2f} %", help=f"from {accuracy.table}")
+        st.caption(f"Benchmark accuracy rank **{accuracy.rank:,} of {accuracy.of:,}** in `{accuracy.table}` "
+                   "(the published network, trained 200 epochs).")
+
+    fast, slow = scoring.proxy_groups()
+    controls = st.columns(2)
+    include_slow = controls[0].toggle("Include NTK proxies", key="cd_slow",
+                                      help=f"{', '.join(slow)}: one backward pass per image, seconds per cell on a CPU")
+    ref_size = controls[1].select_slider("Rank among random cells", [20, 50, 100, 200, 500], value=50, key="cd_ref_size")
+    names = fast + (slow if include_slow else [])
+    with st.spinner("Scoring this cell…"):
+        scores, errors, seconds = scoring.cell_scores(settings, settings.arch, names)
+    errors.update({n: "off: switch on 'Include NTK proxies'" for n in slow if not include_slow})
+    headline = st.columns(3)
+    for column, name in zip(headline, ("swap", "reg_swap", "naswot")):
+        value = scores.get(name, float("nan"))
+        column.metric(get_proxy(name).display_name, f"{value:,.1f}", help=get_proxy(name).description)
+    complete_key = ("cd_ref_complete", *scoring._key(settings), ref_size, include_slow)
+
+    @st.fragment(run_every=None if st.session_state.get(complete_key) else 0.2)
+    def score_table() -> None:
+        groups = [fast] + ([slow] if include_slow else [])
+        # A full run (an edit) shows what is ready at once; the fragment's own reruns add cells.
+        budget = 0.0 if st.session_state.pop("cd_full_run", False) else 1.5
+        reference, done = scoring.reference_table(settings, ref_size, groups, budget)
+        table = explorer.proxy_table(scores, errors, reference, fast + slow)
+        st.dataframe(table, hide_index=True, width="stretch", height=38 * (len(table) + 1),
+                     column_config={"score": st.column_config.NumberColumn(format="%.4g"),
+                                    "beats %": st.column_config.ProgressColumn(
+                                        min_value=0, max_value=100, format="%.0f%%",
+                                        help="share of the random cells this cell beats")})
+        st.caption(f"Scored on {settings.batch_size} images in {seconds:.2f} s ({settings.device}); "
+                   f"rank 1 = best among this cell and {ref_size} random {space.title} cells (seed {settings.seed}).")
+        if done < ref_size:
+            st.progress(done / ref_size, text=f"Scoring random cells to rank against: {done} of {ref_size}")
+        elif not st.session_state.get(complete_key):
+            st.session_state[complete_key] = True
+            st.rerun()
+        st.download_button("Download scores (CSV)", table.to_csv(index=False), "cell_scores.csv", "text/csv",
+                           icon=":material/download:", key="cd_download")
+
+    st.session_state["cd_full_run"] = True
+    score_table()

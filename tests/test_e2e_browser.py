@@ -1,0 +1,174 @@
+"""End to end: the real app (`streamlit run app.py` on a free localhost port) driven in
+headless Chromium through Playwright. Screenshots of every page go to
+`test-artifacts/e2e/`, with the measured response times of an edit in `timings.json`.
+
+Needs Debian's `chromium` (or $CHROMIUM) and the Python `playwright` package; skips with
+the reason when either is missing. Never downloads a browser.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--disable-quic"]
+PAGES = {"overview": "", "cell_designer": "cell_designer", "activation_patterns": "activation_patterns",
+         "linear_regions": "linear_regions"}
+EDGE_LABEL = "edge 1 ← in"  # the NB201 Cell Designer's first edge selectbox
+
+
+def _chromium() -> str | None:
+    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not answer on {url} within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = _free_port()
+    log = (ARTIFACTS / "streamlit.log")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(url, process)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="Python playwright is not installed")
+    executable = _chromium()
+    if executable is None:
+        pytest.skip("no Chromium found (install Debian's `chromium` package or set $CHROMIUM)")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
+        yield browser
+        browser.close()
+
+
+def _open(browser, url: str):
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.goto(url)
+    page.get_by_text("Search space").first.wait_for(timeout=60_000)  # the sidebar is drawn
+    page.locator("h1").first.wait_for(timeout=60_000)  # and the page's title
+    _settle(page)
+    return page
+
+
+def _settle(page, quiet_s: float = 1.5, timeout_s: float = 90) -> None:
+    """Wait until the app has shown no 'running' indicator for `quiet_s` seconds."""
+    deadline, quiet_since = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= quiet_s:
+                return
+        else:
+            quiet_since = None
+        page.wait_for_timeout(100)
+
+
+def _no_exception(page) -> None:
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def _metric(page, label: str) -> str:
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def _wait_changed(read, before: str, timeout_s: float = 30) -> tuple[str, float]:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        now = read()
+        if now != before:
+            return now, time.monotonic() - start
+        time.sleep(0.05)
+    raise AssertionError(f"value stayed {before!r} for {timeout_s} s")
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_opens_without_exception(browser, app_url, name):
+    page = _open(browser, f"{app_url}/{PAGES[name]}")
+    _no_exception(page)
+    assert page.locator('[data-testid="stSidebar"]').get_by_text("Search space").count() > 0
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.close()
+
+
+def _choose(page, label: str, option: str) -> None:
+    page.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_edit_changes_scores_and_link_reproduces_view(browser, app_url):
+    page = _open(browser, f"{app_url}/cell_designer")
+    swap_before, params_before = _metric(page, "SWAP-Score"), _metric(page, "Parameters")
+    _choose(page, EDGE_LABEL, "none")
+    swap_after, seconds = _wait_changed(lambda: _metric(page, "SWAP-Score"), swap_before)
+    assert _metric(page, "Parameters") != params_before
+    assert "none~0" in page.url
+    _settle(page)
+    _no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "cell_designer_edited.png"), full_page=True)
+    timings = {"edit_to_new_swap_score_s": round(seconds, 3)}
+    (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=2))
+
+    shared = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()  # a fresh browser
+    shared.goto(page.url)
+    shared.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
+    _settle(shared)
+    assert _metric(shared, "SWAP-Score") == swap_after
+    assert shared.get_by_label(EDGE_LABEL, exact=True).input_value() == "none" or \
+        shared.locator('[data-testid="stSelectbox"]').filter(has_text=EDGE_LABEL).inner_text().find("none") >= 0
+    shared.context.close()
+    page.close()
+
+
+def test_malformed_link_gives_a_message_not_a_traceback(browser, app_url):
+    page = _open(browser, f"{app_url}/cell_designer?arch=|nor_conv_3x3~0|+|bogus~0|&batch=abc")
+    _no_exception(page)
+    text = page.locator('[data-testid="stAlert"]').all_inner_texts()
+    assert any("not a valid NAS-Bench-201 cell" in t for t in text), text
+    assert any("batch size must be a whole number" in t for t in text), text
+    page.screenshot(path=str(ARTIFACTS / "malformed_link.png"), full_page=True)
+    page.close()
