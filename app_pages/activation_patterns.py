@@ -57,19 +57,22 @@ max_units = left.select_slider("Units shown", [100, 200, 300, 400], value=200, k
                                help="a random subset, fixed by the seed; the counts always use every unit")
 init = middle.radio("Weights", list(INIT_NAMES), format_func=INIT_NAMES.get, key="ap_init", horizontal=True,
                     help="the SWAP proxy redraws weights from N(0, 1); NASWOT keeps PyTorch's initialisation")
-group = right.toggle("Group identical rows", key="ap_group", help="sort each matrix's rows so equal patterns sit together")
+group = right.toggle("Group identical rows", key="ap_group",
+                     help="sort each matrix's rows so equal patterns sit together")
 
 with st.spinner("Running the network…"):
     m = cache.matrix(settings, init, max_units)
 shown_standard, shown_sample_wise = m.shown_distinct()
 cols = st.columns(4)
-cols[0].metric("Units (all hooked ReLUs)", f"{m.total_units:,}", help=f"{len(m.layers)} ReLU calls")
+cols[0].metric("Units U", f"{m.total_units:,}",
+               help=f"channels × positions of {len(m.layers)} ReLU calls with a 4-D input")
 cols[1].metric("Samples N", m.samples)
 cols[2].metric("Distinct standard patterns", f"{m.standard_distinct:,}",
                help="distinct rows of the samples × units matrix, over all units")
 cols[3].metric("Distinct sample-wise patterns", f"{m.sample_wise_distinct:,}",
                help="distinct rows of the units × samples matrix, over all units (the SWAP count)")
-st.caption(f"Bounds: standard ≤ N = {m.standard_bound}; sample-wise ≤ min(units, 2^N) = {m.sample_wise_bound:,}. "
+st.caption(f"Bounds: standard ≤ N = {m.standard_bound}; "
+           f"sample-wise ≤ min(units, 2^N) = {m.sample_wise_bound:,}. "
            f"Among the {m.standard.shape[1]} units shown: {shown_standard} distinct standard and "
            f"{shown_sample_wise} distinct sample-wise patterns.")
 
@@ -88,7 +91,8 @@ heat_right.plotly_chart(figures.pattern_heatmap(
     row_labels=[units[i] for i in rows_sw], column_labels=samples), width="stretch")
 st.caption("Both heatmaps show the same matrix, the right one transposed. Units: every `nn.ReLU` call with "
            "a 4-D input (SWAP's unit set), BatchNorm in training mode; units shown are drawn at random "
-           "with the seed and kept in forward order" + (", rows sorted so equal patterns are adjacent." if group else "."))
+           "with the seed and kept in forward order"
+           + (", rows sorted so equal patterns are adjacent." if group else "."))
 
 view = st.segmented_control("More views", VIEWS, default=VIEWS[0], key="ap_view")
 if view == "NASWOT kernel":

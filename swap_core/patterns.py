@@ -296,19 +296,35 @@ class _AllDistinct(Exception):
     """Raised from a hook once every sample has its own code: later layers cannot merge them."""
 
 
-def count_standard_patterns(model: nn.Module, inputs: Tensor, *, spatial_only: bool = False) -> int:
+CODE_BLOCK = 4096  # units packed per block of sample codes (a multiple of 64)
+
+
+def sample_codes(active: Tensor, block: int = CODE_BLOCK) -> Tensor:
+    """Each sample's code over a layer's units: (N, U) bool -> (N, ⌈U/64⌉) int64, word w
+    holding units 64·w … 64·w + 63. Packed `block` units at a time: `pack_sample_bits` on
+    all U units at once would build a (U/16 × U) float matrix, quadratic in the layer width."""
+    if block % 64:
+        raise ValueError(f"block must be a multiple of 64, got {block}")
+    return torch.cat([pack_sample_bits(active[:, start:start + block].T)
+                      for start in range(0, active.shape[1], block)], dim=1)
+
+
+def count_standard_patterns(model: nn.Module, inputs: Tensor, *, spatial_only: bool = False,
+                            block: int = CODE_BLOCK) -> int:
     """Distinct rows of the (samples × units) activity matrix: samples with equal codes, i.e.
     the linear regions of a ReLU network that the inputs reach (TE-NAS).
 
     In the model's current mode, under no_grad. Sample classes are refined at every hooked
-    ReLU (the class so far plus this layer's packed code), so no samples × all-units matrix
-    or N × N kernel is built, and the forward stops early once all N samples are apart.
+    ReLU (the class so far plus this layer's code, packed `block` units at a time by
+    `sample_codes`), so no samples × all-units matrix or N × N kernel is built; time and
+    memory grow linearly with layer width, and the forward stops early once all N samples
+    are apart.
     """
     labels = torch.zeros(len(inputs), dtype=torch.int64, device=inputs.device)
 
     def refine(_name: str, out: Tensor) -> None:
         nonlocal labels
-        codes = pack_sample_bits(out.reshape(len(out), -1).T > 0)  # (N, words): one row per sample
+        codes = sample_codes(out.reshape(len(out), -1) > 0, block)  # (N, words): one row per sample
         labels = torch.unique(torch.cat([labels[:, None], codes], dim=1), dim=0, return_inverse=True)[1]
         if int(labels.max()) + 1 == len(labels):
             raise _AllDistinct
@@ -348,7 +364,7 @@ def layer_patterns(model: nn.Module, inputs: Tensor, *, spatial_only: bool = Tru
 
 
 __all__ = [
-    "DistinctRowSet", "LayerPatterns", "PatternTable", "TABLE_BITS", "count_equal_classes", "count_sample_wise_patterns",
+    "CODE_BLOCK", "DistinctRowSet", "LayerPatterns", "PatternTable", "TABLE_BITS", "count_equal_classes", "count_sample_wise_patterns",
     "count_distinct_rows", "count_sample_wise_patterns_naive", "count_standard_patterns", "distinct_rows",
-    "layer_patterns", "naswot_kernel", "pack_sample_bits", "relu_hooks", "train_mode",
+    "layer_patterns", "naswot_kernel", "pack_sample_bits", "relu_hooks", "sample_codes", "train_mode",
 ]
