@@ -5,8 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from swap_core import regions
+from swap_core.data import Batch
 from ui import cached, region_cache, region_figures as figures
-from ui.settings import current
+from ui.settings import Settings, current
 
 VIEWS = ["Toy network on 2-D inputs", "Slice of image space (current cell)"]
 INIT_LABELS = {"pytorch": "PyTorch default", "kaiming": "Kaiming/He normal, zero bias",
@@ -73,28 +74,54 @@ def toy_view() -> None:
     download("Toy settings and count (CSV)", settings, "toy_settings.csv", "lr_toy_settings_csv", cols[1])
 
 
+def slice_controls(batch: Batch) -> tuple[tuple[int, int, int], int, str]:
+    """The three image indices (default 0, 1, 2), the grid resolution and the window."""
+    last = len(batch) - 1
+    for k in range(3):  # a smaller sidebar batch must not leave an index out of range
+        if st.session_state.get(f"lr_image{k}", last + 1) > last:
+            st.session_state[f"lr_image{k}"] = min(k, last)
+    cols = st.columns(4)
+    indices = tuple(int(cols[k].number_input(f"Image x{k} (index)", 0, last, key=f"lr_image{k}")) for k in range(3))
+    resolution = cols[3].slider("Grid points per side", 25, 97, 31, step=6, key="lr_resolution",
+                                help="Runs one forward pass per point: about 1 s for 31×31 on a laptop "
+                                     "CPU with the teaching preset.")
+    window = st.segmented_control("Window", list(WINDOWS), default="whole plane", key="lr_window",
+                                  help="The whole plane holds the three images; smaller windows zoom in "
+                                       "around x0.") or "whole plane"
+    return indices, resolution, window
+
+
+def slice_downloads(settings: Settings, result: regions.SliceRegions, indices: tuple[int, int, int],
+                    resolution: int, span: tuple[float, float]) -> None:
+    summary = pd.DataFrame([{"space": settings.space_name, "preset": settings.preset, "arch": settings.arch,
+                             "x0": indices[0], "x1": indices[1], "x2": indices[2], "a_min": span[0],
+                             "a_max": span[1], "resolution": resolution, "regions": result.count,
+                             "units": result.units}])
+    cols = st.columns(3)
+    download("Region of every grid point (CSV)", regions.points_table(result), "slice_regions.csv", "lr_slice_csv",
+             cols[0])
+    download("Slice settings and count (CSV)", summary, "slice_summary.csv", "lr_slice_summary_csv", cols[1])
+    download("Grid points per region (CSV)", regions.region_sizes(result), "slice_region_sizes.csv",
+             "lr_slice_sizes_csv", cols[2])
+
+
 def slice_view() -> None:
     st.markdown(SLICE_TEXT)
     settings = current()
     batch = cached.batch(settings)
     st.caption(f"Network: {settings.space.title}, preset **{settings.preset}**, cell `{settings.arch}`. "
                f"Images: {batch.description}.")
-    cols = st.columns(5)
-    indices = tuple(int(cols[k].number_input(f"Image x{k} (index)", 0, len(batch) - 1, min(k, len(batch) - 1),
-                                             key=f"lr_image{k}")) for k in range(3))
-    resolution = cols[3].slider("Grid points per side", 25, 97, 31, step=6, key="lr_resolution",
-                                help="Runs one forward pass per point: about 1 s for 31×31 on a laptop "
-                                     "CPU with the teaching preset.")
-    window = cols[4].selectbox("Window", list(WINDOWS), key="lr_window",
-                               help="The whole plane holds the three images; smaller windows zoom in around x0.")
+    indices, resolution, window = slice_controls(batch)
     if len(set(indices)) < 3:
-        st.warning("Pick three different images: two equal images span no plane.")
+        st.warning("Pick three different images: two equal images span no plane"
+                   + (" (raise the sidebar's batch size to 3 or more)." if len(batch) < 3 else "."))
         return
     span = WINDOWS[window]
     corners = {"x0": (0.0, 0.0), "x1": (1.0, 0.0), "x2": (0.0, 1.0)}
     markers = {n: p for n, p in corners.items() if all(span[0] <= v <= span[1] for v in p)}
     result = region_cache.image_slice(settings, indices, resolution, span)
-    found = [f"region {r}" if r >= 0 else "a region between grid points" for r in result.image_labels]
+    found = [f"region {r}" if r >= 0 else "a region between grid points" if f"x{k}" in markers
+             else "outside this window" for k, r in enumerate(result.image_labels)]
     st.image([figures.thumbnail(batch.images[i]) for i in indices], width=96,
              caption=[f"x{k} = image {i} at {corners[f'x{k}']}: {found[k]}" for k, i in enumerate(indices)])
     metrics = st.columns(3)
@@ -109,22 +136,13 @@ def slice_view() -> None:
                    "memory bounded for this large network.")
     colour = st.segmented_control("Colour by", ["Region", "Units flipped vs x0"], default="Region",
                                   key="lr_colour") or "Region"
-    if colour == "Region":  # boundaries would cover the map when regions are about a pixel
-        edges = result.labels.size >= 4 * result.count
+    if colour == "Region":  # boundaries would cover the map unless regions span several pixels
+        edges = result.labels.size >= 25 * result.count
         fig = figures.region_map(result, f"{result.count} regions on the slice", markers, boundaries=edges)
     else:
         fig = figures.flips_map(result, "ReLU units whose state differs from x0's", markers)
     st.plotly_chart(fig, width="stretch", key="lr_slice_map")
-    summary = pd.DataFrame([{"space": settings.space_name, "preset": settings.preset, "arch": settings.arch,
-                             "x0": indices[0], "x1": indices[1], "x2": indices[2], "a_min": span[0],
-                             "a_max": span[1], "resolution": resolution, "regions": result.count,
-                             "units": result.units}])
-    cols = st.columns(3)
-    download("Region of every grid point (CSV)", regions.points_table(result), "slice_regions.csv", "lr_slice_csv",
-             cols[0])
-    download("Slice settings and count (CSV)", summary, "slice_summary.csv", "lr_slice_summary_csv", cols[1])
-    download("Grid points per region (CSV)", regions.region_sizes(result), "slice_region_sizes.csv",
-             "lr_slice_sizes_csv", cols[2])
+    slice_downloads(settings, result, indices, resolution, span)
 
 
 st.title("Linear regions")

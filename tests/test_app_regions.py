@@ -1,0 +1,76 @@
+"""The Linear Regions page (Streamlit AppTest): both views run, the toy's region count
+follows its sliders, and the image slice follows its window. Small grids and the teaching
+network keep each run to a few seconds on a CPU; no data needed (other images are used)."""
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+
+PAGE = "app_pages/linear_regions.py"
+SLICE = "Slice of image space (current cell)"
+
+
+def open_page(**state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, float]:
+    return {m.label: float(str(m.value).replace(",", "")) for m in at.metric}
+
+
+def rerun(at: AppTest) -> dict[str, float]:
+    at.run()
+    assert not at.exception, at.exception
+    return metrics(at)
+
+
+def test_toy_count_follows_width_and_depth():
+    at = open_page(lr_toy_resolution=100)
+    first = metrics(at)
+    count = "Regions met on the grid"
+    assert first["Hidden ReLU units"] == 16 and 1 <= first[count] <= first["Upper bound for these widths"]
+    assert len(at.get("plotly_chart")) == 2  # the region map and the output surface
+    assert len(at.download_button) == 2
+    at.slider(key="lr_width").set_value(24)
+    wider = rerun(at)
+    assert wider["Hidden ReLU units"] == 48 and wider[count] != first[count]
+    at.slider(key="lr_depth").set_value(4)
+    deeper = rerun(at)
+    assert deeper["Hidden ReLU units"] == 96 and deeper[count] != wider[count]
+    at.selectbox(key="lr_init").set_value("kaiming")
+    assert rerun(at)[count] != deeper[count]
+
+
+def test_image_slice_runs_and_zooms():
+    at = open_page(lr_view=SLICE, lr_resolution=25, sb_batch=8)
+    whole = metrics(at)
+    crossed = "Regions the slice crosses (on the grid)"
+    assert whole["Grid points"] == 625 and 1 < whole[crossed] <= 625
+    assert whole["ReLU units per image"] > 10_000
+    assert len(at.image) == 1 and len(at.get("plotly_chart")) == 1 and len(at.download_button) == 3
+    at.segmented_control(key="lr_window").set_value("x0 ± 0.0001")
+    zoomed = rerun(at)
+    assert zoomed[crossed] < whole[crossed]
+    at.segmented_control(key="lr_colour").set_value("Units flipped vs x0")
+    rerun(at)
+
+
+def test_equal_images_span_no_plane():
+    at = open_page(lr_view=SLICE, lr_resolution=25, lr_image1=0, sb_batch=8)
+    assert "three different images" in at.warning[0].value
+    assert not at.metric
+
+
+def test_a_smaller_batch_pulls_the_image_indices_into_range():
+    at = open_page(lr_view=SLICE, lr_resolution=25, sb_batch=8, lr_image2=7)
+    at.number_input(key="sb_batch").set_value(4)
+    rerun(at)
+    assert at.number_input(key="lr_image2").value == 2
+    at.number_input(key="sb_batch").set_value(2)
+    rerun(at)
+    assert "batch size to 3 or more" in at.warning[0].value
