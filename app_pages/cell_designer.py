@@ -8,7 +8,7 @@ from swap_core import explorer
 from swap_core.proxies import get_proxy
 from ui import cached, scoring
 from ui.figures import cell_figures
-from ui.settings import current, set_arch
+from ui.settings import current, escape_markdown, set_arch
 
 settings = current()
 space = settings.space
@@ -56,7 +56,7 @@ tools[2].selectbox("Load a preset cell", list(named), index=None, key="cd_preset
                    placeholder="best, worst, ResNet-like, …")
 tools[3].text_input("Or paste an architecture string", key="cd_paste", on_change=_paste, placeholder=space.example)
 if st.session_state.get("cd_paste_error"):
-    st.error(f"That string is not a valid {space.title} cell: {st.session_state['cd_paste_error']}")
+    st.error(f"That string is not a valid {space.title} cell: {escape_markdown(st.session_state['cd_paste_error'])}")
 
 left, right = st.columns([5, 4])
 with left:
@@ -104,14 +104,14 @@ with right:
         column.metric(get_proxy(name).display_name, f"{value:,.1f}", help=get_proxy(name).description)
     complete_key = ("cd_ref_complete", *scoring._key(settings), ref_size, include_slow)
 
-    @st.fragment(run_every=None if st.session_state.get(complete_key) else 0.2)
+    @st.fragment(run_every=None if st.session_state.get(complete_key) else scoring.REFRESH_S)
     def score_table() -> None:
         groups = [fast] + ([slow] if include_slow else [])
         # A full run (an edit) shows what is ready at once; the fragment's own reruns add cells.
-        budget = 0.0 if st.session_state.pop("cd_full_run", False) else 1.5
+        budget = 0.0 if st.session_state.pop("cd_full_run", False) else scoring.BUDGET_S
         reference, done = scoring.reference_table(settings, ref_size, groups, budget)
         table = explorer.proxy_table(scores, errors, reference, fast + slow)
-        st.dataframe(table, hide_index=True, width="stretch", height=38 * (len(table) + 1),
+        st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3,
                      column_config={"score": st.column_config.NumberColumn(format="%.4g"),
                                     "beats %": st.column_config.ProgressColumn(
                                         min_value=0, max_value=100, format="%.0f%%",

@@ -163,7 +163,9 @@ def test_graph_has_both_cells_with_ops_on_edges():
     arch = Genotype.from_str(EXAMPLE)
     g = SPACE.graph(arch)
     assert g.number_of_nodes() == 14 and g.number_of_edges() == 2 * (8 + 4)
-    assert g.nodes[("normal", "c_{k-2}")] == {"cell": "normal", "label": "c_{k-2}", "kind": "input"}
+    assert g.nodes[("normal", "c_{k-2}")] == {"cell": "normal", "label": "c_{k-2}", "kind": "input", "layer": 0,
+                                              "row": 1.0}
+    assert [g.nodes[("reduce", k)]["layer"] for k in (2, 3, 4, 5)] == [1, 2, 3, 4]
     assert g.edges[("normal", "c_{k-2}"), ("normal", 2)]["op"] == "sep_conv_3x3"
     assert g.edges[("reduce", 2), ("reduce", 5)]["op"] == "skip_connect"
     assert all(g.edges[(cell, k), (cell, "out")]["op"] == "concat" for cell in ("normal", "reduce") for k in (2, 3, 4, 5))

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -136,7 +137,14 @@ def test_every_page_opens_without_exception(browser, app_url, name):
 
 
 def _choose(page, label: str, option: str) -> None:
-    page.get_by_label(label, exact=True).click()
+    """Open a selectbox (retrying: a click can land while the page reflows) and pick."""
+    box = page.get_by_label(label, exact=True)
+    for _ in range(20):
+        box.click()
+        if box.get_attribute("aria-expanded") == "true":
+            break
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(100)
     page.get_by_role("option", name=option, exact=True).click()
 
 
@@ -165,10 +173,11 @@ def test_edit_changes_scores_and_link_reproduces_view(browser, app_url):
 
 
 def test_malformed_link_gives_a_message_not_a_traceback(browser, app_url):
-    page = _open(browser, f"{app_url}/cell_designer?arch=|nor_conv_3x3~0|+|bogus~0|&batch=abc")
+    broken = urllib.parse.quote("|nor_conv_3x3~0|+|bogus~0|", safe="")
+    page = _open(browser, f"{app_url}/cell_designer?arch={broken}&batch=abc")
     _no_exception(page)
     text = page.locator('[data-testid="stAlert"]').all_inner_texts()
-    assert any("not a valid NAS-Bench-201 cell" in t for t in text), text
+    assert any("not a valid NAS-Bench-201 cell" in t and "'|nor_conv_3x3~0|+|bogus~0|'" in t for t in text), text
     assert any("batch size must be a whole number" in t for t in text), text
     page.screenshot(path=str(ARTIFACTS / "malformed_link.png"), full_page=True)
     page.close()

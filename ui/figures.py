@@ -17,6 +17,17 @@ _PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#
 _FIXED = {"none": "#BBBBBB", "concat": "#888888"}
 
 
+_SHORT = (("nor_conv_", "conv "), ("skip_connect", "skip"), ("sep_conv_", "sep "), ("dil_conv_", "dil "),
+          ("avg_pool_", "avg pool "), ("max_pool_", "max pool "), ("3x3", "3×3"), ("5x5", "5×5"), ("1x1", "1×1"))
+
+
+def short_op(op: str) -> str:
+    """A short label for an edge ("nor_conv_3x3" → "conv 3×3"); legends keep the full name."""
+    for long, short in _SHORT:
+        op = op.replace(long, short)
+    return op
+
+
 def op_colour(op: str, ops: list[str]) -> str:
     if op in _FIXED:
         return _FIXED[op]
@@ -83,7 +94,7 @@ def cell_figure(graph: nx.DiGraph, ops: list[str], title: str = "", height: int 
         if plain:
             continue
         mid = path[len(path) // 2]
-        figure.add_annotation(x=mid[0], y=mid[1], text=op, showarrow=False, font={"size": 14, "color": colour},
+        figure.add_annotation(x=mid[0], y=mid[1], text=short_op(op), showarrow=False, font={"size": 15, "color": colour},
                               bgcolor="rgba(255,255,255,0.85)")
         figure.add_annotation(x=path[-5][0], y=path[-5][1], ax=path[-9][0], ay=path[-9][1], xref="x", yref="y",
                               axref="x", ayref="y", showarrow=True, arrowhead=3, arrowsize=1.4, arrowwidth=2.5,

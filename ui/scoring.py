@@ -23,6 +23,9 @@ from . import cached
 from .settings import Settings
 
 CHUNK = 1  # reference cells per cached call: an edit never waits behind more than one cell
+# The fragment that fills the reference reruns every REFRESH_S and computes for BUDGET_S:
+# a rerun request that arrives while a run is still busy would interrupt it unseen.
+REFRESH_S, BUDGET_S = 1.5, 0.8
 
 
 def proxy_groups() -> tuple[list[str], list[str]]:
@@ -57,7 +60,7 @@ def reference_archs(settings: Settings, size: int) -> list[str]:
     return explorer.sample_architectures(settings.space, size, settings.seed)
 
 
-def reference_scores(settings: Settings, size: int, names: list[str], budget_s: float = 1.5) -> tuple[pd.DataFrame, int]:
+def reference_scores(settings: Settings, size: int, names: list[str], budget_s: float = BUDGET_S) -> tuple[pd.DataFrame, int]:
     """Scores of the reference cells computed so far: every chunk this session has seen,
     then new chunks until `budget_s` has been spent (0: none). Returns (scores, cells done)."""
     archs = reference_archs(settings, size)
@@ -84,7 +87,7 @@ def _mark_cached(settings: Settings, archs: list[str], first: int, names: list[s
 
 
 def reference_table(settings: Settings, size: int, groups: list[list[str]],
-                    budget_s: float = 1.5) -> tuple[pd.DataFrame, int]:
+                    budget_s: float = BUDGET_S) -> tuple[pd.DataFrame, int]:
     """The reference sample scored with each group of proxies in turn (a later group starts
     once the earlier ones are complete): (one column per proxy, number of cells complete)."""
     table, complete = pd.DataFrame({"arch": reference_archs(settings, size)}), size

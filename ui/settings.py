@@ -166,11 +166,18 @@ def data_status(settings: Settings) -> str:
     return f"Data: {found} of {len(records)} files found in `{benchmarks.data_dir()}`; {truth}."
 
 
+def escape_markdown(text: str) -> str:
+    """`text` shown literally by Streamlit's markdown (an NB201 string's `~` would strike
+    text through)."""
+    return "".join("\\" + c if c in "\\`*_[]<>|~$" else c for c in text)
+
+
 def show_url_errors() -> None:
     """Messages for bad values in the link this session was opened with (until dismissed)."""
     errors = st.session_state.get("url_errors") or []
     for error in errors:
-        st.error(f"Ignored a value in the link: {error}. The default is used instead.", icon=":material/link_off:")
+        st.error(f"Ignored a value in the link: {escape_markdown(error)}. The default is used instead.",
+                 icon=":material/link_off:")
     if errors and st.button("Dismiss", key="sb_dismiss_url_errors"):
         st.session_state["url_errors"] = []
         st.rerun()
