@@ -63,22 +63,37 @@ def relu_hooks(model: nn.Module, callback: ReluCallback, *, spatial_only: bool =
 
 
 @contextmanager
-def train_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Run `model` in training mode (BatchNorm uses batch statistics), then undo everything:
-    restore each module's mode and the BatchNorm running statistics the forward updated."""
+def _mode(model: nn.Module, training: bool) -> Iterator[nn.Module]:
+    """Switch the whole model to training or evaluation mode, then restore each module's own."""
     modes = {m: m.training for m in model.modules()}
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._NormBase)]
-    saved = [{k: v.clone() for k, v in m.named_buffers(recurse=False) if v is not None} for m in norms]
-    model.train()
+    model.train(training)
     try:
         yield model
     finally:
         for module, mode in modes.items():
             module.training = mode
-        with torch.no_grad():
-            for module, buffers in zip(norms, saved):
-                for key, value in buffers.items():
-                    getattr(module, key).copy_(value)
+
+
+@contextmanager
+def train_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Run `model` in training mode (BatchNorm uses batch statistics), then undo everything:
+    restore each module's mode and the BatchNorm running statistics the forward updated."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._NormBase)]
+    saved = [{k: v.clone() for k, v in m.named_buffers(recurse=False) if v is not None} for m in norms]
+    with _mode(model, True):
+        try:
+            yield model
+        finally:
+            with torch.no_grad():
+                for module, buffers in zip(norms, saved):
+                    for key, value in buffers.items():
+                        getattr(module, key).copy_(value)
+
+
+def eval_mode(model: nn.Module):
+    """Run `model` in evaluation mode (BatchNorm uses its running statistics, so an input's
+    activations do not depend on the rest of the batch), then restore each module's mode."""
+    return _mode(model, False)
 
 
 # --- packing ------------------------------------------------------------------------------
@@ -365,6 +380,6 @@ def layer_patterns(model: nn.Module, inputs: Tensor, *, spatial_only: bool = Tru
 
 __all__ = [
     "CODE_BLOCK", "DistinctRowSet", "LayerPatterns", "PatternTable", "TABLE_BITS", "count_equal_classes", "count_sample_wise_patterns",
-    "count_distinct_rows", "count_sample_wise_patterns_naive", "count_standard_patterns", "distinct_rows",
+    "count_distinct_rows", "count_sample_wise_patterns_naive", "count_standard_patterns", "distinct_rows", "eval_mode",
     "layer_patterns", "naswot_kernel", "pack_sample_bits", "relu_hooks", "sample_codes", "train_mode",
 ]

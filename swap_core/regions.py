@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from math import comb
 
@@ -35,7 +34,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .patterns import relu_hooks
+from .patterns import eval_mode, relu_hooks
 
 INITS = ("pytorch", "kaiming", "gaussian", "orthogonal")
 Progress = Callable[[int, int], None]  # progress(points done, points in all)
@@ -92,18 +91,6 @@ def max_regions_bound(widths: Sequence[int], input_dim: int = 2) -> int:
                 nxt[min(cap, n - j)] += total * comb(n, j)
         caps = nxt
     return sum(caps.values())
-
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Run `model` in evaluation mode, then restore every module's own mode."""
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
-    try:
-        yield model
-    finally:
-        for module, mode in modes.items():
-            module.training = mode
 
 
 # --- planes of inputs -------------------------------------------------------------------------

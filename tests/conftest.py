@@ -31,3 +31,25 @@ def require_file(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"reference file {relative} not found in {base}")
     return path
+
+
+def open_app(page: str | None = None, *, query: dict | None = None, state: dict | None = None):
+    """Run app.py under Streamlit's AppTest (with link values `query` and session `state`),
+    then switch to `page` (e.g. "app_pages/cell_designer.py"); fails on an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric_values(at) -> dict[str, str]:
+    """Label -> shown value of every st.metric."""
+    return {m.label: str(m.value) for m in at.metric}

@@ -1,34 +1,26 @@
 """Every page runs without an exception (Streamlit AppTest); the shell and the Cell Designer
 react to their widgets and to the link they were opened with."""
-from streamlit.testing.v1 import AppTest
-
-from conftest import ROOT
+from conftest import metric_values, open_app
 from swap_core.spaces import get_space
 
 NB201 = get_space("nb201")
 DESIGNER = "app_pages/cell_designer.py"
 
 
-def _app(**query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at
+def _app(**query):
+    return open_app(query=query)
 
 
-def _designer(**query) -> AppTest:
-    at = _app(**query).run()
-    at.switch_page(DESIGNER).run()
-    assert not at.exception, at.exception
-    return at
+def _designer(**query):
+    return open_app(DESIGNER, query=query)
 
 
-def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+def _metric(at, label: str) -> str:
+    return metric_values(at)[label]
 
 
 def test_overview_page_lists_registries():
-    at = _app().run()
+    at = _app()
     assert not at.exception, at.exception
     text = " ".join(str(t.value) for t in at.markdown) + " ".join(str(t.value) for t in at.caption)
     assert "SWAP-Score" in text
@@ -37,11 +29,11 @@ def test_overview_page_lists_registries():
 
 
 def test_link_values_are_used_and_bad_ones_explained():
-    at = _app(arch=NB201.named_archs["ResNet-like"], batch="32", seed="7").run()
+    at = _app(arch=NB201.named_archs["ResNet-like"], batch="32", seed="7")
     assert not at.exception and not at.error
     assert at.sidebar.number_input(key="sb_batch").value == 32 and at.sidebar.number_input(key="sb_seed").value == 7
     assert at.query_params["arch"] == NB201.named_archs["ResNet-like"]
-    bad = _app(arch="|nor_conv_3x3~0|+|bogus|", batch="lots", space="nb999", device="quantum").run()
+    bad = _app(arch="|nor_conv_3x3~0|+|bogus|", batch="lots", space="nb999", device="quantum")
     assert not bad.exception
     messages = " ".join(e.value for e in bad.error)
     for expected in ("not a valid NAS-Bench-201 cell", "batch size must be a whole number", "unknown search space",

@@ -1,27 +1,20 @@
 """The Activation Patterns page (Streamlit AppTest): it runs, its counts follow the sidebar's
 batch and its own controls, and every view behind the segmented control renders. Small
 batches and the teaching network keep each run to a few seconds on a CPU; no data needed."""
-from streamlit.testing.v1 import AppTest
-
-from conftest import ROOT
+from conftest import metric_values, open_app
 
 PAGE = "app_pages/activation_patterns.py"
 
 
-def open_page(batch: int = 16) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state["sb_batch"] = batch
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def open_page(batch: int = 16):
+    return open_app(PAGE, state={"sb_batch": batch})
 
 
-def metrics(at: AppTest) -> dict[str, float]:
-    return {m.label: float(str(m.value).replace(",", "")) for m in at.metric}
+def metrics(at) -> dict[str, float]:
+    return {label: float(value.replace(",", "")) for label, value in metric_values(at).items()}
 
 
-def captions(at: AppTest) -> str:
+def captions(at) -> str:
     return " ".join(str(c.value) for c in at.caption)
 
 

@@ -1,29 +1,21 @@
 """The Linear Regions page (Streamlit AppTest): both views run, the toy's region count
 follows its sliders, and the image slice follows its window. Small grids and the teaching
 network keep each run to a few seconds on a CPU; no data needed (other images are used)."""
-from streamlit.testing.v1 import AppTest
-
-from conftest import ROOT
+from conftest import metric_values, open_app
 
 PAGE = "app_pages/linear_regions.py"
 SLICE = "Slice of image space (current cell)"
 
 
-def open_page(**state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def open_page(**state):
+    return open_app(PAGE, state=state)
 
 
-def metrics(at: AppTest) -> dict[str, float]:
-    return {m.label: float(str(m.value).replace(",", "")) for m in at.metric}
+def metrics(at) -> dict[str, float]:
+    return {label: float(value.replace(",", "")) for label, value in metric_values(at).items()}
 
 
-def rerun(at: AppTest) -> dict[str, float]:
+def rerun(at) -> dict[str, float]:
     at.run()
     assert not at.exception, at.exception
     return metrics(at)
