@@ -12,6 +12,15 @@ st.markdown(
     "patterns, Peng et al., ICLR 2024) and the zero-cost proxies it is compared with."
 )
 
+st.markdown("**Where to start**")
+start = st.columns(3)
+start[0].page_link("app_pages/cell_designer.py", label="Cell Designer: edit a cell, watch every proxy",
+                   icon=":material/account_tree:")
+start[1].page_link("app_pages/activation_patterns.py", label="Activation Patterns: NASWOT vs SWAP",
+                   icon=":material/grid_on:")
+start[2].page_link("app_pages/linear_regions.py", label="Linear Regions: a ReLU network as a piecewise-linear map",
+                   icon=":material/texture:")
+
 left, right = st.columns(2)
 with left:
     st.subheader("Search spaces")

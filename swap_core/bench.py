@@ -13,6 +13,11 @@ Goal (issue 2): swap ≤ 1.5 × forward and naive ≥ 10 × swap at batch 16 and
 seconds per architecture for each proxy run alone (as a user scoring with one proxy pays),
 its ratio to one forward pass, and the time of all of them run together through `score()`,
 which shares forward/backward passes between proxies.
+
+`run_designer_bench` times what the Cell Designer computes after one edit (issue 4: about
+one second on a CPU with the teaching network): the scores of every fast proxy (those
+without per-sample passes) on the sidebar's batch, the network's size and its benchmark
+accuracy and rank, for a chain of random one-op mutations; it prints the ratio to 1 s.
 """
 from __future__ import annotations
 
@@ -168,4 +173,43 @@ def run_proxy_bench(names: Iterable[str] | None = None, batch: int = 64, n_archs
     return records
 
 
-__all__ = ["DARTS_V2", "NB201_ALL_CONV3X3", "benchmark_networks", "run_bench", "run_proxy_bench", "time_network"]
+def run_designer_bench(space_name: str = "nb201", preset: str = "teaching", batch: int = 64, edits: int = 10,
+                       seed: int = 0, budget_s: float = 1.0, log: Callable[[str], None] | None = print) -> Record:
+    """Seconds per Cell Designer edit (median over `edits` mutations of a random cell) and
+    its ratio to `budget_s`. Images: the CIFAR-10 sample when present, else a fallback."""
+    import random
+
+    from . import explorer
+    from .data import load_batch
+    from .proxies import get_proxy, list_proxies
+    from .spaces import get_space
+
+    log = log or (lambda _line: None)
+    space = get_space(space_name)
+    config = space.config(preset)
+    images = load_batch(batch, seed, input_size=config.input_size)
+    fast = [n for n in list_proxies() if not get_proxy(n).per_sample_passes]
+    rng = random.Random(seed)
+    arch = space.sample(rng)
+    explorer.score_architectures(space, [arch.to_str()], config, images.images, images.labels, fast, seed=seed)
+
+    def edit() -> None:
+        explorer.score_architectures(space, [arch.to_str()], config, images.images, images.labels, fast, seed=seed)
+        explorer.network_size(space, arch, config)
+        explorer.accuracy_of(space_name, "cifar10", arch.to_str())
+
+    times = []
+    for _ in range(edits):
+        arch = space.mutate(arch, rng)
+        times.append(_timed(edit)[0])
+    seconds = statistics.median(times)
+    record = {"space": space_name, "preset": preset, "batch": batch, "proxies": len(fast), "edits": edits,
+              "seconds_per_edit": seconds, "max_seconds": max(times), "per_budget": seconds / budget_s}
+    log(f"Cell Designer edit, {space_name} {preset} network, batch {batch} ({images.source}), {len(fast)} proxies: "
+        f"median {seconds:.3f} s (max {max(times):.3f} s) over {edits} edits = {seconds / budget_s:.2f} x the "
+        f"{budget_s:g} s goal")
+    return record
+
+
+__all__ = ["DARTS_V2", "NB201_ALL_CONV3X3", "benchmark_networks", "run_bench", "run_designer_bench",
+           "run_proxy_bench", "time_network"]

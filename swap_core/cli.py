@@ -240,11 +240,13 @@ def _as_float(text: str) -> float:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run_bench
-
-    from .bench import run_proxy_bench
+    from .bench import run_bench, run_designer_bench, run_proxy_bench
 
     records: dict[str, object] = {}
+    if args.designer:
+        records["designer"] = [run_designer_bench(space, "teaching", args.proxy_batch, seed=args.seed)
+                               for space in ("nb201", "darts")]
+        print()
     if not args.skip_swap:
         records["swap"] = run_bench(batch_sizes=tuple(args.batch_sizes), repeats=args.repeats)
     if args.proxies != "none":
@@ -338,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--proxy-batch", type=int, default=64)
     p.add_argument("--archs", type=int, default=3, help="random NB201 cells averaged over")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--designer", action="store_true",
+                   help="also time one Cell Designer edit (teaching networks, all fast proxies) against 1 s")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("fetch-data", help="download the public ground truth and CIFAR-10 into the data dir")

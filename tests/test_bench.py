@@ -38,3 +38,13 @@ def test_benchmark_networks_build():
     records = run_bench(batch_sizes=(2,), repeats=1, log=None, networks=builders)
     assert len(records) == 2
     assert NB201_ALL_CONV3X3.count("nor_conv_3x3") == 6 and DARTS_V2.startswith("Genotype(")
+
+
+def test_designer_bench_times_a_chain_of_edits():
+    from swap_core.bench import run_designer_bench
+
+    lines: list[str] = []
+    record = run_designer_bench("nb201", "teaching", batch=8, edits=2, log=lines.append)
+    assert record["edits"] == 2 and record["proxies"] == 16 and 0 < record["seconds_per_edit"] <= record["max_seconds"]
+    assert record["per_budget"] == pytest.approx(record["seconds_per_edit"])
+    assert "x the 1 s goal" in lines[0]
