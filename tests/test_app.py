@@ -1,6 +1,7 @@
 """Every page runs without an exception (Streamlit AppTest); the shell and the Cell Designer
 react to their widgets and to the link they were opened with."""
 from conftest import metric_values, open_app
+from swap_core import benchmarks
 from swap_core.spaces import get_space
 
 NB201 = get_space("nb201")
@@ -80,3 +81,12 @@ def test_designer_draws_and_edits_darts_cells():
     at.selectbox(key=key).set_value("max_pool_3x3").run()
     assert not at.exception, at.exception
     assert "('max_pool_3x3', " in at.query_params["arch"].split("normal_concat")[0]
+
+
+def test_without_data_the_app_says_what_is_missing(monkeypatch, tmp_path):
+    monkeypatch.setenv("SWAP_EXPLORER_DATA", str(tmp_path))
+    at = _designer()
+    assert _metric(at, "Accuracy") == "—"
+    status = at.sidebar.caption[-1].value
+    assert f"0 of {len(benchmarks.CATALOGUE)} files found" in status and "nb201_accuracy.csv" in status and "fetch-data" in status
+    assert not any(label.startswith("best by accuracy") for label in at.selectbox(key="cd_preset").options)

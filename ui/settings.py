@@ -162,7 +162,14 @@ def data_status(settings: Settings) -> str:
     records = benchmarks.inventory()
     found = sum(r["present"] for r in records)
     table = explorer.accuracy_table(settings.space_name, settings.dataset)
-    truth = f"accuracy from `{table[0]}`" if table else "no accuracy table for this space and dataset"
+    specs = explorer.truth_specs(settings.space_name, settings.dataset)
+    if table:
+        truth = f"accuracy from `{table[0]}`"
+    elif specs:
+        truth = (f"no accuracy table found (`{specs[0].split(':')[0]}`; get it with "
+                 f"`{benchmarks.FETCH_COMMAND}`)")
+    else:
+        truth = "no accuracy table exists for this space and dataset"
     return f"Data: {found} of {len(records)} files found in `{benchmarks.data_dir()}`; {truth}."
 
 
