@@ -102,7 +102,7 @@ with right:
     for column, name in zip(headline, ("swap", "reg_swap", "naswot")):
         value = scores.get(name, float("nan"))
         column.metric(get_proxy(name).display_name, f"{value:,.1f}", help=get_proxy(name).description)
-    complete_key = ("cd_ref_complete", *scoring._key(settings), ref_size, include_slow)
+    complete_key = ("cd_ref_complete", *scoring.settings_key(settings), ref_size, include_slow)
 
     @st.fragment(run_every=None if st.session_state.get(complete_key) else scoring.REFRESH_S)
     def score_table() -> None:

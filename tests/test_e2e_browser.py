@@ -172,6 +172,21 @@ def test_edit_changes_scores_and_link_reproduces_view(browser, app_url):
     page.close()
 
 
+def _reference_done(page) -> int | None:
+    """Cells of the Cell Designer's rank reference scored so far (None once complete)."""
+    text = page.get_by_text("Scoring random cells to rank against").all_inner_texts()
+    return int(text[0].split(":")[1].split("of")[0]) if text else None
+
+
+def test_rank_reference_fills_in_the_background(browser, app_url):
+    page = _open(browser, f"{app_url}/cell_designer")
+    first = _reference_done(page)
+    page.wait_for_timeout(5000)
+    later = _reference_done(page)
+    assert first is None or later is None or later > first, (first, later)
+    page.close()
+
+
 def test_malformed_link_gives_a_message_not_a_traceback(browser, app_url):
     broken = urllib.parse.quote("|nor_conv_3x3~0|+|bogus~0|", safe="")
     page = _open(browser, f"{app_url}/cell_designer?arch={broken}&batch=abc")

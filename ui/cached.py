@@ -11,13 +11,13 @@ from .settings import Settings
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _batch(source: str, size: int, seed: int, input_size: int) -> data.Batch:
+def images(source: str, size: int, seed: int, input_size: int) -> data.Batch:
     return data.load_batch(size, seed, source=source, input_size=input_size)
 
 
 def batch(settings: Settings, size: int | None = None, input_size: int | None = None) -> data.Batch:
     """The settings' images: `size` (default: the sidebar's batch size) chosen by the seed."""
-    return _batch(settings.source, size or settings.batch_size, settings.seed,
+    return images(settings.source, size or settings.batch_size, settings.seed,
                   input_size or settings.config.input_size)
 
 

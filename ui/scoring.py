@@ -22,7 +22,6 @@ from swap_core.spaces import get_space
 from . import cached
 from .settings import Settings
 
-CHUNK = 1  # reference cells per cached call: an edit never waits behind more than one cell
 # The fragment that fills the reference reruns every REFRESH_S and computes for BUDGET_S:
 # a rerun request that arrives while a run is still busy would interrupt it unseen.
 REFRESH_S, BUDGET_S = 1.5, 0.8
@@ -35,7 +34,8 @@ def proxy_groups() -> tuple[list[str], list[str]]:
     return [n for n in names if n not in slow], slow
 
 
-def _key(settings: Settings) -> tuple:
+def settings_key(settings: Settings) -> tuple:
+    """The settings that change a score (all but the current cell)."""
     return (settings.space_name, settings.preset, settings.dataset, settings.source, settings.batch_size,
             settings.seed, settings.device)
 
@@ -44,14 +44,14 @@ def _key(settings: Settings) -> tuple:
 def _scores(key: tuple, archs: tuple[str, ...], names: tuple[str, ...]) -> pd.DataFrame:
     space, preset, dataset, source, batch_size, seed, device = key
     space_obj = get_space(space)
-    images = cached._batch(source, batch_size, seed, space_obj.config(preset, dataset).input_size)
+    images = cached.images(source, batch_size, seed, space_obj.config(preset, dataset).input_size)
     return explorer.score_architectures(space_obj, list(archs), space_obj.config(preset, dataset), images.images,
                                         images.labels, names, seed=seed, device=device)
 
 
 def cell_scores(settings: Settings, arch: str, names: list[str]) -> tuple[dict, dict, float]:
     """(scores, errors, seconds) of one cell with the given proxies."""
-    row = _scores(_key(settings), (arch,), tuple(names)).iloc[0]
+    row = _scores(settings_key(settings), (arch,), tuple(names)).iloc[0]
     return {n: float(row[n]) for n in names}, dict(row["errors"]), float(row["seconds"])
 
 
@@ -61,29 +61,19 @@ def reference_archs(settings: Settings, size: int) -> list[str]:
 
 
 def reference_scores(settings: Settings, size: int, names: list[str], budget_s: float = BUDGET_S) -> tuple[pd.DataFrame, int]:
-    """Scores of the reference cells computed so far: every chunk this session has seen,
-    then new chunks until `budget_s` has been spent (0: none). Returns (scores, cells done)."""
-    archs = reference_archs(settings, size)
-    parts, start = [], time.perf_counter()
-    for first in range(0, len(archs), CHUNK):
-        if time.perf_counter() - start >= budget_s and not _is_cached(settings, archs, first, names):
+    """Scores of the reference cells computed so far: every cell this session has seen
+    (instant, from the cache), then new cells until `budget_s` has been spent (0: none).
+    One cached call per cell, so an edit never waits behind more than one. Returns
+    (scores, cells done)."""
+    key, parts, start = settings_key(settings), [], time.perf_counter()
+    seen = st.session_state.setdefault("scoring_done", set())
+    for arch in reference_archs(settings, size):
+        if time.perf_counter() - start >= budget_s and (key, arch, tuple(names)) not in seen:
             break
-        parts.append(_scores(_key(settings), tuple(archs[first:first + CHUNK]), tuple(names)))
-        _mark_cached(settings, archs, first, names)
+        parts.append(_scores(key, (arch,), tuple(names)))
+        seen.add((key, arch, tuple(names)))
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["arch", "seconds", *names, "errors"])
     return table, len(table)
-
-
-def _chunk_id(settings: Settings, archs: list[str], first: int, names: list[str]) -> tuple:
-    return (_key(settings), tuple(archs[first:first + CHUNK]), tuple(names))
-
-
-def _is_cached(settings: Settings, archs: list[str], first: int, names: list[str]) -> bool:
-    return _chunk_id(settings, archs, first, names) in st.session_state.setdefault("scoring_done", set())
-
-
-def _mark_cached(settings: Settings, archs: list[str], first: int, names: list[str]) -> None:
-    st.session_state.setdefault("scoring_done", set()).add(_chunk_id(settings, archs, first, names))
 
 
 def reference_table(settings: Settings, size: int, groups: list[list[str]],
