@@ -10,6 +10,8 @@ pages = [
     st.Page("app_pages/cell_designer.py", title="Cell Designer", icon=":material/account_tree:"),
     st.Page("app_pages/activation_patterns.py", title="Activation Patterns", icon=":material/grid_on:"),
     st.Page("app_pages/linear_regions.py", title="Linear Regions", icon=":material/texture:"),
+    st.Page("app_pages/proxy_lab.py", title="Proxy Lab", icon=":material/science:"),
+    st.Page("app_pages/size_regulariser.py", title="Size Regulariser", icon=":material/tune:"),
 ]
 page = st.navigation(pages)
 shared.shell()

@@ -16,10 +16,10 @@ from pathlib import Path
 import torch
 
 from . import benchmarks, data
+from .lab import correlation_table, reference_values
 from .progress import ProgressBar
 from .proxies import get_proxy, list_proxies, score
 from .spaces import get_space, list_spaces
-from .stats import rank_correlation
 
 
 def resolve_device(name: str) -> torch.device:
@@ -144,33 +144,6 @@ def parse_ensemble(spec: str) -> tuple[str, list[str] | None]:
     return name.strip(), ([m.strip() for m in members.split(",") if m.strip()] if sep else None)
 
 
-def correlation_table(columns: dict[str, list[float]], truth: Sequence[float],
-                      reference: dict[str, list[float]] | None = None) -> list[dict]:
-    """One record per score column: n, Spearman ρ and Kendall τ with `truth`; with
-    `reference` (reference column values per score column, same architectures), also the
-    reference column's name, ρ between ours and the reference, and the reference's own ρ."""
-    records = []
-    for name, values in columns.items():
-        result = rank_correlation(values, truth)
-        record = {"proxy": name, "n": result["n"], "spearman": result["spearman"], "kendall": result["kendall"]}
-        if reference is not None and name in reference:
-            ref_values = reference[name]
-            record["reference_column"] = reference_column_of(name)
-            record["rho_vs_reference"] = rank_correlation(values, ref_values)["spearman"]
-            record["reference_spearman"] = rank_correlation(ref_values, truth)["spearman"]
-        records.append(record)
-    return records
-
-
-def reference_column_of(name: str) -> str:
-    """The zc/*.csv column holding NAS-Bench-Suite-Zero's scores of proxy `name`."""
-    try:
-        info = get_proxy(name)
-    except ValueError:
-        return name
-    return info.reference_column or name
-
-
 def cmd_correlate(args: argparse.Namespace) -> int:
     truth = read_truth(args.truth, args.column)
     with open(args.scores, newline="", encoding="utf-8") as handle:
@@ -199,14 +172,7 @@ def cmd_correlate(args: argparse.Namespace) -> int:
         ref_table = benchmarks.read_table(benchmarks.resolve_file(args.reference))
         if "arch" not in ref_table.columns:
             raise ValueError(f"reference file {args.reference!r} has no 'arch' column")
-        ref_rows = ref_table.set_index("arch")
-        reference = {}
-        for name in columns:
-            column = reference_column_of(name)
-            if column in ref_rows.columns and column not in ("arch", "val_accuracy"):
-                values = [float(v) for v in ref_rows[column].reindex([r["arch"] for r in matched])]
-                if any(math.isfinite(v) for v in values):  # NASLib left some columns empty (zen)
-                    reference[name] = values
+        reference = reference_values(ref_table, [r["arch"] for r in matched], list(columns))
     records = correlation_table(columns, y, reference)
     header = f"{'proxy':<16} {'n':>5} {'spearman':>9} {'kendall':>9}"
     if reference is not None:

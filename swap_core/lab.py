@@ -1,0 +1,177 @@
+"""The Proxy Lab's analyses: which architectures to score, how proxies correlate with the
+ground truth and with each other, where two proxies disagree, and the paper table
+(Spearman ρ per proxy and benchmark table, beside NAS-Bench-Suite-Zero's own values,
+Krishnakumar et al., NeurIPS 2022 D&B). `python -m swap_core correlate` prints the same
+`correlation_table`, so the page and the command line agree by construction.
+"""
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import benchmarks, explorer
+from .proxies import get_proxy
+from .spaces import get_space
+from .stats import partial_rank_correlation, rank_correlation, top_k_overlap
+
+RESULTS = Path(__file__).resolve().parents[1] / "results" / "suite_zero"
+
+
+# --- architecture sets -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ArchSet:
+    """Architectures to score and the accuracy the ground truth gives them (NaN: unknown)."""
+
+    label: str
+    archs: tuple[str, ...]
+    accuracy: tuple[float, ...]
+    truth: str  # the table the accuracy comes from ("" when none)
+
+
+def arch_set_choices(space: str, dataset: str, data_dir=None) -> list[str]:
+    """"sample" (random cells of the space) and every ground-truth table found for
+    (space, dataset), as "FILE:COLUMN"."""
+    found = []
+    for spec in explorer.truth_specs(space, dataset):
+        try:
+            benchmarks.resolve_file(spec, data_dir)
+            found.append(spec)
+        except benchmarks.MissingDataError:
+            continue
+    return ["sample", *found]
+
+
+def arch_set(space: str, dataset: str, choice: str, size: int, seed: int, data_dir=None) -> ArchSet:
+    """`size` random cells of the space ("sample"), or of a ground-truth table (all of it
+    when `size` ≥ its rows), drawn with `seed`; accuracy from the table, or for a sample
+    from the first table found (NaN where it has no row)."""
+    if size < 1:
+        raise ValueError(f"the set needs at least one architecture, got {size}")
+    if choice == "sample":
+        archs = explorer.sample_architectures(get_space(space), size, seed)
+        found = explorer.accuracy_table(space, dataset, data_dir)
+        spec, table = found if found else ("", {})
+        label = f"{size} random cells (seed {seed})"
+    else:
+        spec, table = choice, benchmarks.truth_table(choice, data_dir=data_dir)
+        archs = list(table)
+        if size < len(archs):
+            archs = sorted(random.Random(seed).sample(archs, size), key=archs.index)
+        label = f"{len(archs)} cells of {choice.split(':')[0]}" + (f" (seed {seed})" if size < len(table) else "")
+    accuracy = tuple(float(table.get(a, math.nan)) for a in archs)
+    return ArchSet(label, tuple(archs), accuracy, spec)
+
+
+# --- correlations --------------------------------------------------------------------------
+def reference_column_of(name: str) -> str:
+    """The zc/*.csv column holding NAS-Bench-Suite-Zero's scores of proxy `name`."""
+    try:
+        info = get_proxy(name)
+    except ValueError:
+        return name
+    return info.reference_column or name
+
+
+def reference_values(reference: pd.DataFrame, archs: Sequence[str], names: Sequence[str]) -> dict[str, list[float]]:
+    """NAS-Bench-Suite-Zero's scores (a zc table) of `archs` for every proxy in `names`
+    that has a non-empty column there (NASLib left some, e.g. zen, empty)."""
+    if "arch" not in reference.columns:
+        raise ValueError("the reference table has no 'arch' column")
+    rows = reference.set_index("arch")
+    found = {}
+    for name in names:
+        column = reference_column_of(name)
+        if column in rows.columns and column not in ("arch", "val_accuracy"):
+            values = [float(v) for v in rows[column].reindex(list(archs))]
+            if any(math.isfinite(v) for v in values):
+                found[name] = values
+    return found
+
+
+def correlation_table(columns: Mapping[str, Sequence[float]], truth: Sequence[float],
+                      reference: Mapping[str, Sequence[float]] | None = None) -> list[dict]:
+    """One record per score column: n, Spearman ρ and Kendall τ with `truth`; with
+    `reference` (reference column values per score column, same architectures), also the
+    reference column's name, ρ between ours and the reference, and the reference's own ρ."""
+    records = []
+    for name, values in columns.items():
+        result = rank_correlation(values, truth)
+        record = {"proxy": name, "n": result["n"], "spearman": result["spearman"], "kendall": result["kendall"]}
+        if reference is not None and name in reference:
+            ref_values = reference[name]
+            record["reference_column"] = reference_column_of(name)
+            record["rho_vs_reference"] = rank_correlation(values, ref_values)["spearman"]
+            record["reference_spearman"] = rank_correlation(ref_values, truth)["spearman"]
+        records.append(record)
+    return records
+
+
+def direction(name: str) -> bool:
+    """Whether higher is better for a score column (a proxy's own flag; True otherwise)."""
+    try:
+        return get_proxy(name).higher_is_better
+    except ValueError:
+        return True
+
+
+def proxy_summary(scores: pd.DataFrame, names: Sequence[str], accuracy: Sequence[float], size_column: str,
+                  k: int) -> pd.DataFrame:
+    """Per proxy: Spearman ρ and Kendall τ with accuracy, the partial ρ controlling for
+    the size column, and the share of the true top-k in the proxy's top-k."""
+    rows = []
+    for name in names:
+        values = scores[name].to_numpy(dtype=float)
+        correlation = rank_correlation(values, accuracy)
+        rows.append({
+            "proxy": name, "n": correlation["n"], "spearman": correlation["spearman"],
+            "kendall": correlation["kendall"],
+            f"partial ρ | {size_column}": partial_rank_correlation(values, accuracy, scores[size_column]),
+            f"true top-{k} found": top_k_overlap(values, accuracy, k, direction(name)),
+        })
+    return pd.DataFrame(rows)
+
+
+def disagreements(scores: pd.DataFrame, a: str, b: str, count: int = 5) -> pd.DataFrame:
+    """The architectures that proxies `a` and `b` rank most differently: ranks (1 = best,
+    each in its own direction, among rows where both are finite) and their gap."""
+    both = scores[np.isfinite(scores[a].astype(float)) & np.isfinite(scores[b].astype(float))].copy()
+    both[f"rank by {a}"] = both[a].rank(ascending=not direction(a), method="min").astype(int)
+    both[f"rank by {b}"] = both[b].rank(ascending=not direction(b), method="min").astype(int)
+    both["gap"] = (both[f"rank by {a}"] - both[f"rank by {b}"]).abs()
+    keep = ["arch", a, b, f"rank by {a}", f"rank by {b}", "gap"]
+    return both.sort_values("gap", ascending=False, kind="stable")[keep].head(count).reset_index(drop=True)
+
+
+# --- the paper table -----------------------------------------------------------------------
+def suite_zero_scores() -> dict[str, Path]:
+    """Scores committed in results/suite_zero (batch 64, seed 0), by zc file name."""
+    return {f"zc/{path.name.split('.')[0]}.csv": path for path in sorted(RESULTS.glob("*.b64.seed0.csv"))}
+
+
+def paper_column(scores: pd.DataFrame, truth_spec: str, names: Sequence[str], data_dir=None) -> pd.DataFrame:
+    """One table's column pair: per proxy, our Spearman ρ with the table's accuracy and,
+    for a zc table, NAS-Bench-Suite-Zero's own ρ of that proxy's column."""
+    truth = benchmarks.truth_table(truth_spec, data_dir=data_dir)
+    matched = scores[scores["arch"].isin(list(truth))]
+    accuracy = [truth[a] for a in matched["arch"]]
+    reference = None
+    file = truth_spec.split(":")[0]
+    if file.startswith("zc/"):
+        reference = reference_values(benchmarks.read_table(benchmarks.resolve_file(file, data_dir)),
+                                     matched["arch"].tolist(), names)
+    records = correlation_table({n: matched[n].astype(float).tolist() for n in names}, accuracy, reference)
+    return pd.DataFrame({"proxy": [r["proxy"] for r in records], "n": [r["n"] for r in records],
+                         "ours": [r["spearman"] for r in records],
+                         "NAS-Bench-Suite-Zero": [r.get("reference_spearman", math.nan) for r in records]})
+
+
+__all__ = [
+    "ArchSet", "arch_set", "arch_set_choices", "correlation_table", "direction", "disagreements", "paper_column",
+    "proxy_summary", "reference_column_of", "reference_values", "suite_zero_scores",
+]
