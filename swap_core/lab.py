@@ -171,7 +171,29 @@ def paper_column(scores: pd.DataFrame, truth_spec: str, names: Sequence[str], da
                          "NAS-Bench-Suite-Zero": [r.get("reference_spearman", math.nan) for r in records]})
 
 
+def paper_table(sources: Mapping[str, pd.DataFrame], data_dir=None) -> pd.DataFrame:
+    """Rows: proxies; per table ("FILE" or "FILE:COLUMN" → our scores of its
+    architectures) two columns, "<FILE> · ours" and "<FILE> · NAS-Bench-Suite-Zero"."""
+    columns = []
+    for spec, scores in sources.items():
+        file = spec.split(":")[0]
+        truth_spec = spec if ":" in spec else f"{spec}:{benchmarks._default_column(file, None)}"
+        present = [n for n in scores.columns if _is_proxy(n)]
+        column = paper_column(scores, truth_spec, present, data_dir).set_index("proxy").drop(columns=["n"])
+        columns.append(column.add_prefix(f"{file} · "))
+    return pd.concat(columns, axis=1) if columns else pd.DataFrame()
+
+
+def _is_proxy(name: str) -> bool:
+    try:
+        get_proxy(name)
+        return True
+    except ValueError:
+        return False
+
+
 __all__ = [
     "ArchSet", "arch_set", "arch_set_choices", "correlation_table", "direction", "disagreements", "paper_column",
+    "paper_table",
     "proxy_summary", "reference_column_of", "reference_values", "suite_zero_scores",
 ]
