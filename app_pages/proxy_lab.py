@@ -77,7 +77,7 @@ elif view == "Proxy vs accuracy" and has_truth:
 elif view == "Why they disagree" and has_truth:
     k = st.slider("k for top-k", 1, max(1, len(table) // 2), max(1, len(table) // 10), key="pl_k")
     summary = lab.proxy_summary(table, names, table["accuracy"], PARAMS, k)
-    st.dataframe(summary, hide_index=True, width="stretch")
+    st.dataframe(summary.style.format(precision=3, na_rep="—"), hide_index=True, width="stretch")
     st.caption(f"Partial ρ: what is left of a proxy's rank correlation with accuracy once parameter count is "
                f"accounted for (0: the proxy tells nothing beyond size). True top-{k} found: the share of the {k} "
                f"most accurate architectures that are also in the proxy's top {k}.")

@@ -26,7 +26,7 @@ ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--no-first-run", "--disable-quic"]
 PAGES = {"overview": "", "cell_designer": "cell_designer", "activation_patterns": "activation_patterns",
-         "linear_regions": "linear_regions"}
+         "linear_regions": "linear_regions", "proxy_lab": "proxy_lab", "size_regulariser": "size_regulariser"}
 EDGE_LABEL = "edge 1 ← in"  # the NB201 Cell Designer's first edge selectbox
 
 
@@ -184,6 +184,21 @@ def test_rank_reference_fills_in_the_background(browser, app_url):
     page.wait_for_timeout(5000)
     later = _reference_done(page)
     assert first is None or later is None or later > first, (first, later)
+    page.close()
+
+
+def test_proxy_lab_scoring_stops_and_resumes(browser, app_url):
+    page = _open(browser, f"{app_url}/proxy_lab")
+    page.get_by_text("Scoring").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Stopped at").first.wait_for(timeout=30_000)
+    stopped = page.get_by_text("Stopped at").first.inner_text()
+    page.wait_for_timeout(4000)
+    assert page.get_by_text("Stopped at").first.inner_text() == stopped  # nothing scored while stopped
+    page.screenshot(path=str(ARTIFACTS / "proxy_lab_stopped.png"), full_page=True)
+    page.get_by_role("button", name="Resume").click()
+    page.get_by_text("Scoring").first.wait_for(timeout=30_000)
+    _no_exception(page)
     page.close()
 
 
