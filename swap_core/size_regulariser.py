@@ -48,13 +48,20 @@ def regularised(swap, theta_k, mu: float, sigma: float) -> np.ndarray:
     return np.asarray(swap, dtype=float) * size_factor(theta_k, mu, sigma)
 
 
+def _log_swap(swap) -> np.ndarray:
+    """log SWAP (a count, so never negative; a count of 0 gives −inf and ranks last)."""
+    swap = np.asarray(swap, dtype=float)
+    if (swap < 0).any():
+        raise ValueError("SWAP is a count of patterns and cannot be negative")
+    with np.errstate(divide="ignore"):
+        return np.log(swap)
+
+
 def log_regularised(swap, theta_k, mu: float, sigma: float) -> np.ndarray:
     """log SWAP − (Θ − μ)²/σ: the log of the regularised score, same order, no underflow."""
     if not sigma > 0:
         raise ValueError(f"sigma must be positive, got {sigma}")
-    with np.errstate(divide="ignore", invalid="ignore"):  # a SWAP of 0 ranks last (−inf)
-        log_swap = np.log(np.asarray(swap, dtype=float))
-    return log_swap - (np.asarray(theta_k, dtype=float) - mu) ** 2 / sigma
+    return _log_swap(swap) - (np.asarray(theta_k, dtype=float) - mu) ** 2 / sigma
 
 
 def _complete(*columns) -> list[np.ndarray]:
@@ -85,8 +92,7 @@ def rho_grid(swap, theta_k, accuracy, mus: Sequence[float], sigmas: Sequence[flo
         return np.full((len(sigmas), len(mus)), np.nan)
     if (sigmas <= 0).any():
         raise ValueError("every sigma must be positive")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_swap = np.log(swap)
+    log_swap = _log_swap(swap)
     penalty = (theta[None, None, :] - mus[None, :, None]) ** 2 / sigmas[:, None, None]
     ranks = sps.rankdata(log_swap[None, None, :] - penalty, axis=-1)
     return _pearson_last_axis(ranks, sps.rankdata(accuracy))
@@ -132,6 +138,14 @@ def default_point(theta_k) -> tuple[float, float]:
     theta = np.asarray(theta_k, dtype=float)
     median = round(float(np.nanmedian(theta)) / step) * step
     return median, exponents[len(exponents) // 2]
+
+
+def nearest_slider_point(mu: float, log_sigma: float, theta_k) -> tuple[float, float]:
+    """(μ, log10 σ) moved to the nearest values a μ slider over `mu_range` (on its step) and
+    a σ slider over `sigma_exponents` offer for these sizes."""
+    low, high, step = mu_range(theta_k)
+    mu = min(max(round(mu / step) * step, low), high)
+    return mu, min(sigma_exponents(low, high), key=lambda exponent: abs(exponent - log_sigma))
 
 
 def ranking(archs: Sequence[str], swap, theta_k, mu: float, sigma: float, accuracy=None) -> pd.DataFrame:
@@ -187,4 +201,5 @@ def best_point(grid: np.ndarray, mus: Sequence[float], sigmas: Sequence[float]) 
 
 
 __all__ = ["best_point", "correlations", "default_grid", "default_point", "log_regularised", "mu_range",
-           "ranking", "regularised", "rho_grid", "sigma_exponents", "size_factor", "top_architectures"]
+           "nearest_slider_point", "ranking", "regularised", "rho_grid", "sigma_exponents", "size_factor",
+           "top_architectures"]
