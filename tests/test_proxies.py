@@ -145,3 +145,12 @@ def test_score_on_error_nan_keeps_the_other_proxies():
     result = score(Dead(), ["naswot", "params"], inputs, batch_size=8, on_error="nan")
     assert math.isnan(result["naswot"]) and "naswot" in result.errors
     assert result["params"] > 0 and "params" not in result.errors
+
+
+def test_registry_order_does_not_depend_on_import_order():
+    import swap_core.proxies.hnas  # noqa: F401  (imported out of order on purpose)
+    from swap_core.proxies import _MODULES, get_proxy, list_proxies
+
+    modules = [get_proxy(n).fn.__module__.rsplit(".", 1)[-1] for n in list_proxies()]
+    assert [_MODULES.index(m) for m in modules] == sorted(_MODULES.index(m) for m in modules)
+    assert list_proxies()[:3] == ["swap", "reg_swap", "naswot"]

@@ -82,9 +82,17 @@ def _load_all() -> None:
         importlib.import_module(f"{__name__}.{module}")
 
 
+def _module_rank(info: ProxyInfo) -> int:
+    module = info.fn.__module__.rsplit(".", 1)[-1]
+    return _MODULES.index(module) if module in _MODULES else len(_MODULES)
+
+
 def list_proxies() -> list[str]:
+    """Every registered proxy, in one fixed order (module order of `_MODULES`, then order
+    of definition) whatever order the modules happened to be imported in."""
     _load_all()
-    return list(_PROXIES)
+    order = {name: position for position, name in enumerate(_PROXIES)}
+    return sorted(_PROXIES, key=lambda name: (_module_rank(_PROXIES[name]), order[name]))
 
 
 def get_proxy(name: str) -> ProxyInfo:
