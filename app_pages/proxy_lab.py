@@ -63,7 +63,7 @@ elif view == "Proxy vs accuracy" and has_truth:
     event = st.plotly_chart(proxy_scatter(table, proxy, PARAMS, title), width="stretch", on_select="rerun",
                             selection_mode=("points", "box", "lasso"), key="pl_scatter")
     picked = [p["customdata"] for p in (event.selection.points if event else [])][:3]
-    st.caption("Select points (click, box or lasso) to see their cells.")
+    st.caption("Draw a lasso (or, from the toolbar, a box) around points to see their cells.")
     for column, arch in zip(st.columns(max(len(picked), 1)), picked):
         with column:
             row = table.set_index("arch").loc[arch]

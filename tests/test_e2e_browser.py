@@ -202,6 +202,40 @@ def test_proxy_lab_scoring_stops_and_resumes(browser, app_url):
     page.close()
 
 
+def test_proxy_lab_lasso_selection_opens_a_cell_in_the_designer(browser, app_url):
+    page = _open(browser, f"{app_url}/proxy_lab")
+    size = page.get_by_label("How many")
+    size.fill("20")
+    size.press("Enter")
+    page.get_by_text("Download scores (CSV)").first.wait_for(timeout=90_000)
+    for _ in range(180):  # until all 20 are scored (the page redraws once more then)
+        if page.get_by_text("Scoring ").count() == 0:
+            break
+        page.wait_for_timeout(500)
+    _settle(page)
+    page.get_by_text("Proxy vs accuracy").click()
+    page.get_by_text("Spearman ρ =").first.wait_for(timeout=30_000)
+    _settle(page)
+    plot = page.locator('[data-testid="stPlotlyChart"]').first
+    plot.scroll_into_view_if_needed()
+    area = plot.locator(".nsewdrag").first.bounding_box()
+    corners = [(0.02, 0.02), (0.98, 0.02), (0.98, 0.98), (0.02, 0.98), (0.02, 0.03)]
+    page.mouse.move(area["x"] + area["width"] * 0.02, area["y"] + area["height"] * 0.02)
+    page.mouse.down()
+    for fx, fy in corners[1:]:
+        page.mouse.move(area["x"] + area["width"] * fx, area["y"] + area["height"] * fy, steps=8)
+    page.mouse.up()
+    button = page.get_by_role("button", name="Open in the Cell Designer").first
+    button.wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "proxy_lab_selection.png"), full_page=True)
+    button.click()
+    page.get_by_text("Or paste an architecture string").wait_for(timeout=30_000)
+    _settle(page)
+    _no_exception(page)
+    assert "arch=%7C" in page.url  # a NAS-Bench-201 cell string is now the current cell
+    page.close()
+
+
 def test_malformed_link_gives_a_message_not_a_traceback(browser, app_url):
     broken = urllib.parse.quote("|nor_conv_3x3~0|+|bogus~0|", safe="")
     page = _open(browser, f"{app_url}/cell_designer?arch={broken}&batch=abc")
