@@ -1,0 +1,45 @@
+"""Registry of search algorithms: the app and the CLI discover them with `list_algorithms()`.
+
+Every algorithm has the call signature
+`algorithm(space, budget, evaluations, seed, **options) -> SearchGenerator`, where
+`evaluations` is the budget in proxy evaluations (plus truth lookups for algorithms that
+"train" by looking accuracy up) and `options` its own knobs, with defaults in `options`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .base import SearchGenerator
+
+
+@dataclass(frozen=True)
+class AlgorithmInfo:
+    name: str
+    fn: Callable[..., SearchGenerator] = field(repr=False)
+    title: str
+    description: str
+    uses_truth: bool = False  # "trains" by looking up the benchmark's accuracy
+    options: tuple[tuple[str, Any], ...] = ()  # (name, default) of its knobs
+
+
+_ALGORITHMS: dict[str, AlgorithmInfo] = {}
+
+
+def register_algorithm(name: str, fn: Callable[..., SearchGenerator], title: str, description: str, *,
+                       uses_truth: bool = False, **options: Any) -> None:
+    _ALGORITHMS[name] = AlgorithmInfo(name, fn, title, description, uses_truth, tuple(options.items()))
+
+
+def list_algorithms() -> list[str]:
+    return list(_ALGORITHMS)
+
+
+def get_algorithm(name: str) -> AlgorithmInfo:
+    if name not in _ALGORITHMS:
+        raise ValueError(f"unknown search algorithm {name!r}; expected one of {list(_ALGORITHMS)}")
+    return _ALGORITHMS[name]
+
+
+__all__ = ["AlgorithmInfo", "get_algorithm", "list_algorithms", "register_algorithm"]
