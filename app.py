@@ -12,6 +12,7 @@ pages = [
     st.Page("app_pages/linear_regions.py", title="Linear Regions", icon=":material/texture:"),
     st.Page("app_pages/proxy_lab.py", title="Proxy Lab", icon=":material/science:"),
     st.Page("app_pages/size_regulariser.py", title="Size Regulariser", icon=":material/tune:"),
+    st.Page("app_pages/search.py", title="Search", icon=":material/travel_explore:"),
 ]
 page = st.navigation(pages)
 shared.shell()

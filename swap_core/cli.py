@@ -1,4 +1,4 @@
-"""Command line: `python -m swap_core score | correlate | bench | fetch-data | list`.
+"""Command line: `python -m swap_core score | correlate | search | bench | fetch-data | list`.
 
 Output files are CSV (or JSON) keyed by the architecture string in column `arch`.
 """
@@ -19,6 +19,7 @@ from . import benchmarks, data
 from .lab import correlation_table, reference_values
 from .progress import ProgressBar
 from .proxies import get_proxy, list_proxies, score
+from .search.command import add_search_parser
 from .spaces import get_space, list_spaces
 
 
@@ -295,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add an ensemble column (vote, rank_average) computed from score columns; repeatable")
     p.add_argument("--out", default=None, help="write the table as CSV")
     p.set_defaults(func=cmd_correlate)
+
+    add_search_parser(sub)
 
     p = sub.add_parser("bench", help="time SWAP against a forward pass and the float implementation, "
                        "and every proxy on the NB201 benchmark network")

@@ -26,7 +26,8 @@ ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--no-first-run", "--disable-quic"]
 PAGES = {"overview": "", "cell_designer": "cell_designer", "activation_patterns": "activation_patterns",
-         "linear_regions": "linear_regions", "proxy_lab": "proxy_lab", "size_regulariser": "size_regulariser"}
+         "linear_regions": "linear_regions", "proxy_lab": "proxy_lab", "size_regulariser": "size_regulariser",
+         "search": "search"}
 EDGE_LABEL = "edge 1 ← in"  # the NB201 Cell Designer's first edge selectbox
 
 
@@ -180,9 +181,12 @@ def _reference_done(page) -> int | None:
 
 def test_rank_reference_fills_in_the_background(browser, app_url):
     page = _open(browser, f"{app_url}/cell_designer")
-    first = _reference_done(page)
-    page.wait_for_timeout(5000)
-    later = _reference_done(page)
+    first = later = _reference_done(page)
+    for _ in range(60):  # up to 30 s on a busy machine
+        page.wait_for_timeout(500)
+        later = _reference_done(page)
+        if first is None or later is None or later > first:
+            break
     assert first is None or later is None or later > first, (first, later)
     page.close()
 

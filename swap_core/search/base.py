@@ -6,6 +6,11 @@ Two kinds of cost are counted apart: `proxy_evaluations` (a network built and sc
 objective) and `truth_lookups` (a "training" that is a lookup of the benchmark's accuracy,
 as REA and AREA use on a tabular benchmark). Scores are cached per architecture, so
 re-visiting a cell costs nothing and is not counted again.
+
+A scorer returns `(score, params)`, or `(score, params, metrics)` where `metrics` maps names
+to the raw numbers behind the score (HNAS's M_trace and κ, an ensemble's member scores, the
+size factor of regularised SWAP); they travel with the `Evaluation` for plots and for
+algorithms such as HNAS that combine several numbers themselves.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ class Evaluation:
     params: float = math.nan
     accuracy: float = math.nan
     step: int = 0  # the evaluation count when it was scored
+    metrics: Mapping[str, float] = field(default_factory=dict, compare=False)  # raw numbers behind `score`
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,8 @@ class SearchState:
         return self.best.accuracy if self.best is not None else math.nan
 
 
-Scorer = Callable[[str], tuple[float, float]]  # arch -> (score, params in millions)
+# arch -> (score, params in millions) or (score, params in millions, {metric: value})
+Scorer = Callable[[str], tuple]
 SearchGenerator = Iterator[SearchState]
 
 
@@ -70,8 +77,10 @@ class Budget:
         """The objective's score of `arch` (cached; a new architecture counts once)."""
         if arch not in self._cache:
             self.proxy_evaluations += 1
-            value, params = self.scorer(arch)
-            evaluation = Evaluation(arch, value, params, float(self.truth.get(arch, math.nan)), self.step)
+            value, params, *rest = self.scorer(arch)
+            metrics = dict(rest[0]) if rest else {}
+            evaluation = Evaluation(arch, float(value), float(params), float(self.truth.get(arch, math.nan)),
+                                    self.step, metrics)
             self._cache[arch] = evaluation
             self.history.append(evaluation)
         return self._cache[arch]
@@ -91,6 +100,11 @@ class Budget:
     def state(self, population: Any, best: Evaluation | None, done: bool = False) -> SearchState:
         return SearchState(self.algo, self.step, self.proxy_evaluations, self.truth_lookups, tuple(population),
                            best, tuple(self.history), time.perf_counter() - self.started, done)
+
+
+def score_key(evaluation: Evaluation) -> float:
+    """Sort key that ranks NaN (undefined) with −inf (infeasible): last."""
+    return evaluation.score if not math.isnan(evaluation.score) else -math.inf
 
 
 def best_of(evaluations: Any) -> Evaluation | None:
@@ -113,4 +127,5 @@ def run_to_end(search: SearchGenerator) -> SearchState:
     return state
 
 
-__all__ = ["Budget", "Evaluation", "Scorer", "SearchGenerator", "SearchState", "best_of", "finished", "run_to_end"]
+__all__ = ["Budget", "Evaluation", "Scorer", "SearchGenerator", "SearchState", "best_of", "finished", "run_to_end",
+           "score_key"]

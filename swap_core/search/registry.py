@@ -4,6 +4,11 @@ Every algorithm has the call signature
 `algorithm(space, budget, evaluations, seed, **options) -> SearchGenerator`, where
 `evaluations` is the budget in proxy evaluations (plus truth lookups for algorithms that
 "train" by looking accuracy up) and `options` its own knobs, with defaults in `options`.
+Precisely: `evaluations` counts the algorithm's main cost — proxy evaluations, or truth
+lookups for an algorithm that uses no proxy (`uses_proxy=False`, REA); algorithms that use
+both (AREA, HNAS) take their lookups as an option (`lookups`). `objective`, when set, is
+the objective the algorithm is defined with (NASWOT: `naswot`; HNAS: `hnas`), which a
+caller uses unless told otherwise; None leaves the choice to the caller.
 """
 from __future__ import annotations
 
@@ -22,14 +27,19 @@ class AlgorithmInfo:
     description: str
     uses_truth: bool = False  # "trains" by looking up the benchmark's accuracy
     options: tuple[tuple[str, Any], ...] = ()  # (name, default) of its knobs
+    objective: str | None = None  # the objective it is defined with, if any (e.g. "naswot")
+    uses_proxy: bool = True  # False: never scores with the objective (REA)
 
 
 _ALGORITHMS: dict[str, AlgorithmInfo] = {}
 
 
 def register_algorithm(name: str, fn: Callable[..., SearchGenerator], title: str, description: str, *,
-                       uses_truth: bool = False, **options: Any) -> None:
-    _ALGORITHMS[name] = AlgorithmInfo(name, fn, title, description, uses_truth, tuple(options.items()))
+                       uses_truth: bool = False, objective: str | None = None, uses_proxy: bool = True,
+                       **options: Any) -> None:
+    """Register `fn` under `name`; `options` are its knobs with their defaults."""
+    _ALGORITHMS[name] = AlgorithmInfo(name, fn, title, description, uses_truth, tuple(options.items()),
+                                      objective, uses_proxy)
 
 
 def list_algorithms() -> list[str]:

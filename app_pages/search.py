@@ -1,0 +1,92 @@
+"""Search: run a training-free NAS algorithm live — best so far, population and best cell move
+as it runs — then compare algorithms and seeds on one plot. The run is a generator of
+`SearchState` (swap_core.search) kept in the session and advanced a little per fragment run."""
+import streamlit as st
+
+from swap_core import explorer
+from swap_core.search import get_algorithm
+from ui import search_panel as panel, search_run
+from ui.settings import current, escape_markdown, set_arch
+
+settings = current()
+st.title("Search")
+st.caption("Let an algorithm look for a good cell with a training-free objective, and watch it: the best cell so "
+           "far, its score and its benchmark accuracy, and the population it keeps — then compare searches.")
+with st.expander("How does a search work? (for students)", icon=":material/school:"):
+    st.markdown(panel.EXPLAIN)
+
+pending = st.session_state.pop("se_start_pending", False)
+run = search_run.current_run()
+locked = pending or bool(run and run.active)
+algorithm_column, objective_column, budget_column = st.columns([4, 4, 3])
+with algorithm_column:
+    algo, algo_options = panel.algorithm_controls(locked)
+with objective_column:
+    objective, objective_options = panel.objective_controls(settings, algo, locked)
+with budget_column:
+    st.session_state.setdefault("se_evaluations", 100)
+    st.session_state.setdefault("se_seed", 0)
+    st.session_state.setdefault("se_repeats", 1)
+    evaluations = st.number_input("Budget (evaluations)", 5, 5000, step=10, key="se_evaluations", disabled=locked,
+                                  help="the algorithm's main cost: proxy evaluations (REA: 'training' lookups); "
+                                       "AREA and HNAS add their own number of lookups")
+    seed = st.number_input("Search seed", 0, 2**31 - 1, key="se_seed", disabled=locked)
+    repeats = st.number_input("Runs (seeds seed, seed + 1, …)", 1, 20, key="se_repeats", disabled=locked,
+                              help="run the same search with several seeds, one after the other, to compare")
+
+truth = explorer.accuracy_table(settings.space_name, settings.dataset)
+needs_truth = get_algorithm(algo).uses_truth and truth is None
+if needs_truth:
+    st.warning(f"{get_algorithm(algo).title} looks accuracies up in a benchmark table, and none is found for "
+               f"{settings.space.title} on {settings.dataset}.")
+elif get_algorithm(algo).uses_truth and search_run.truth_coverage(settings.space_name, settings.dataset) < 0.5:
+    st.warning(f"The accuracy table `{truth[0]}` knows only a few {settings.space.title} cells (about "
+               f"{search_run.truth_coverage(settings.space_name, settings.dataset):.0%} of random ones): most "
+               "'training' lookups of this search will find no accuracy.", icon=":material/warning:")
+if pending and not needs_truth:
+    if run is not None and run.active:
+        search_run.stop()
+    try:
+        run = search_run.start(settings, algo, objective, objective_options, algo_options, int(evaluations),
+                               int(seed), int(repeats))
+    except ValueError as error:  # e.g. an objective that does not fit this space or batch
+        st.error(f"Could not start the search: {escape_markdown(str(error))}")
+
+buttons = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
+buttons[0].button("Start", icon=":material/play_arrow:", type="primary", key="se_start", width="stretch",
+                  disabled=bool(run and run.active) or needs_truth,
+                  on_click=lambda: st.session_state.__setitem__("se_start_pending", True))
+if run is not None and run.status == "paused":
+    buttons[1].button("Resume", icon=":material/resume:", key="se_resume", width="stretch", on_click=search_run.resume)
+else:
+    buttons[1].button("Pause", icon=":material/pause:", key="se_pause", width="stretch",
+                      disabled=not (run and run.status == "running"), on_click=search_run.pause)
+buttons[2].button("Stop", icon=":material/stop:", key="se_stop", width="stretch",
+                  disabled=not (run and run.active), on_click=search_run.stop)
+same_space = run is not None and run.space_name == settings.space_name
+if buttons[3].button("Open the best cell in the Cell Designer", icon=":material/account_tree:", key="se_open_best",
+                     disabled=not same_space):
+    best = search_run.current_run().state and search_run.current_run().state.best  # the best at the click
+    if best:
+        set_arch(best.arch)
+        st.switch_page("app_pages/cell_designer.py")
+    st.toast("The search has no best cell yet.", icon=":material/hourglass_empty:")
+if run is not None and not same_space:
+    st.caption(f"This run searched {run.space_name}; switch the sidebar back to it to open its best cell.")
+
+view = st.segmented_control("View", panel.VIEWS, default=panel.VIEWS[0], key="se_view")
+running = run is not None and run.status == "running"
+
+
+@st.fragment(run_every=search_run.REFRESH_S if running else None)
+def live() -> None:
+    run = search_run.current_run()
+    if run is not None and run.status == "running":
+        search_run.advance(run)
+        if not run.active:  # done, failed (or stopped meanwhile): keep it, start a queued seed, redraw all
+            search_run.finish(run)
+            st.rerun()
+    panel.live_view(run, view)
+
+
+live()

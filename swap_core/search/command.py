@@ -1,0 +1,104 @@
+"""The `search` command: `python -m swap_core search --algo swap-nas,naswot --budget 1000
+--seeds 0-9 --truth nb201_accuracy.csv:cifar10_test --out runs.json` runs every algorithm for
+every seed (`experiment.run_experiment`), prints mean ± std of the benchmark accuracy of what
+each returns, with evaluations, lookups and seconds, and writes the runs as JSON:
+`{"runs": [{"algo", "seed", "arch", "score", "accuracy", "params", "evaluations", "lookups",
+"seconds", "objective"}], "summary": {"<algo>": {"mean", "std", "n", ...}}}`. Bad input
+raises ValueError, which `cli.main` turns into a message and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable
+from typing import Any
+from pathlib import Path
+
+from ..progress import ProgressBar
+from ..spaces import list_spaces
+from .base import SearchState
+from .efficiency import parse_constraint
+from .experiment import SearchSetup, parse_algorithms, parse_seeds, run_experiment
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every NaN or infinite float replaced by None (strict JSON has neither)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def _search_progress(bars: dict) -> Callable:
+    """A progress line per run on stderr: steps done of the budget, best accuracy so far."""
+    def progress(spec: str, seed: int, state: SearchState, total: int) -> None:
+        bar = bars.setdefault((spec, seed), ProgressBar(total, label=f"{spec} seed {seed}"))
+        if state.done or state.step < total:  # the finished line once, at the end
+            bar.update(total if state.done else state.step, note=f"best {state.best_accuracy:.2f}%")
+    return progress
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from ..cli import read_truth, resolve_device  # the shared helpers of every command
+
+    parse_algorithms(args.algo)  # fail on a typo before reading anything
+    seeds = parse_seeds(args.seeds)
+    constraint = parse_constraint(args.constraint) if args.constraint else None
+    truth = read_truth(args.truth, None) if args.truth else {}
+    setup = SearchSetup(
+        space=args.space, network=args.network, dataset=args.dataset, objective=args.objective, mu=args.mu,
+        sigma=args.sigma, size_network=args.size_network, constraint=constraint, mode=args.constraint_mode,
+        gamma=args.gamma, weight=args.weight, batch_size=args.batch_size, device=str(resolve_device(args.device)),
+        data_source="noise" if args.data == "synthetic" else "auto", truth=truth,
+        options={"population": args.population, "sample_size": args.sample_size, "mutations": args.mutations,
+                 "lookups": args.lookups})
+    result = run_experiment(setup, args.algo, args.budget, seeds, progress=_search_progress({}))
+    print(f"{'algorithm':<22} {'accuracy (%)':>16} {'n':>3} {'evaluations':>11} {'lookups':>7} {'seconds':>8}")
+    for spec, row in result["summary"].items():
+        print(f"{spec:<22} {row['mean']:>8.2f} ± {row['std']:<5.2f} {row['n']:>3} {row['evaluations']:>11.0f} "
+              f"{row['lookups']:>7.0f} {row['seconds']:>8.1f}")
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(json_safe(result), indent=1, allow_nan=False) + "\n")
+        print(f"wrote {len(result['runs'])} runs to {out}", file=sys.stderr)
+    return 0
+
+
+def add_search_parser(sub) -> None:
+    p = sub.add_parser("search", help="run search algorithms over seeds; mean ± std benchmark accuracy")
+    p.add_argument("--space", default="nb201", choices=list_spaces() + ["nb301"])
+    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet16-120"])
+    p.add_argument("--algo", required=True, help="comma list of swap-nas, naswot, random, rea, area, hnas; "
+                   "NAME@OBJECTIVE runs NAME with another objective (e.g. random@naswot)")
+    p.add_argument("--budget", type=int, required=True, help="proxy evaluations (REA: truth lookups)")
+    p.add_argument("--objective", default="reg_swap", help="proxy, ensemble (vote, rank_average[:m1,m2]) or hnas, "
+                   "for algorithms without their own (naswot and area use naswot, hnas hnas)")
+    p.add_argument("--mu", type=float, default=None, help="reg_swap target size, thousands of parameters")
+    p.add_argument("--sigma", type=float, default=None, help="reg_swap width, thousands of parameters squared")
+    p.add_argument("--size-network", default="benchmark", help="preset whose parameters reg_swap and "
+                   "--constraint count (default: the published network)")
+    p.add_argument("--constraint", default=None, help="e.g. params<=0.5 (M), flops<=100 (MFLOPs), latency<=5 (ms)")
+    p.add_argument("--constraint-mode", default="hard", choices=["hard", "mnas", "weighted"])
+    p.add_argument("--gamma", type=float, default=-0.07, help="MNAS reward exponent")
+    p.add_argument("--weight", type=float, default=1.0, help="weighted mode: score − weight × cost")
+    p.add_argument("--network", default="teaching", choices=["benchmark", "teaching", "swap-proxy"])
+    p.add_argument("--seeds", default="0", help="e.g. 0-9 or 0,3,5")
+    p.add_argument("--truth", default=None, help="FILE[:COLUMN], e.g. nb201_accuracy.csv:cifar10_test")
+    p.add_argument("--batch-size", type=int, default=None, help="default: the objective's own (swap 16)")
+    p.add_argument("--population", type=int, default=None)
+    p.add_argument("--sample-size", type=int, default=None)
+    p.add_argument("--mutations", type=int, default=None)
+    p.add_argument("--lookups", type=int, default=None, help="truth lookups of area and hnas")
+    p.add_argument("--data", default="cifar10", choices=["cifar10", "synthetic"])
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", default=None, help="runs.json")
+    p.set_defaults(func=cmd_search)
+
+
+__all__ = ["add_search_parser", "cmd_search", "json_safe"]
