@@ -23,7 +23,11 @@ FILES = {
     "nb201_cifar100": ("nb201", "cifar100"),
     "nb201_imagenet16-120": ("nb201", "imagenet16-120"),
     "nb301_cifar10": ("darts", "cifar10"),
+    "nb101_cifar10": ("nb101", "cifar10"),
+    **{f"tnb101_{kind}_{task}": (f"tnb101_{kind}", task) for kind in ("micro", "macro")
+       for task in ("class_scene", "class_object", "jigsaw", "room_layout", "segmentsemantic", "normal", "autoencoder")},
 }
+DEFAULT_FILES = ("nb201_cifar10", "nb201_cifar100", "nb201_imagenet16-120", "nb301_cifar10")
 
 
 def run(cmd: list[str], env: dict) -> None:
@@ -73,7 +77,7 @@ def score_file(name: str, args: argparse.Namespace, out: Path, env: dict) -> Pat
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--files", default=",".join(FILES))
+    parser.add_argument("--files", default=",".join(DEFAULT_FILES), help=f"comma list of {', '.join(FILES)}")
     parser.add_argument("--proxies", default="all")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
@@ -96,7 +100,9 @@ def main() -> None:
         table = out / f"{name}.correlation.csv"
         cmd = [sys.executable, "-m", "swap_core", "correlate", "--scores", str(scores),
                "--truth", f"zc/{name}.csv:val_accuracy", "--reference", f"zc/{name}.csv",
-               "--ensemble", "vote", "--ensemble", "rank_average", "--out", str(table)]
+               "--out", str(table)]
+        if args.proxies == "all":  # the ensembles need their members' columns
+            cmd += ["--ensemble", "vote", "--ensemble", "rank_average"]
         subprocess.run(cmd, env=env, check=True)
         with open(table, newline="") as handle:
             tables[name] = {r["proxy"]: r for r in csv.DictReader(handle)}

@@ -82,10 +82,28 @@ def parse_proxy_list(text: str) -> list[str]:
     return names
 
 
+def all_datasets() -> list[str]:
+    """Every dataset (or TransNAS-Bench-101 task) some registered space knows."""
+    return list(dict.fromkeys(d for name in list_spaces() for d in get_space(name).datasets))
+
+
+def all_presets() -> list[str]:
+    return list(dict.fromkeys(p for name in list_spaces() for p in get_space(name).presets))
+
+
+def dataset_for(space, dataset: str | None) -> str:
+    """`dataset`, or the space's first when none is given; ValueError when the space lacks it."""
+    if dataset is None:
+        return space.datasets[0]
+    if dataset not in space.datasets:
+        raise ValueError(f"the {space.name} space has no dataset {dataset!r}; expected one of {list(space.datasets)}")
+    return dataset
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     space = get_space(args.space)
     names = parse_proxy_list(args.proxies)
-    config = space.config(args.network, args.dataset)
+    config = space.config(args.network, dataset_for(space, args.dataset))
     device = resolve_device(args.device)
     if not Path(args.archs).is_file():
         raise ValueError(f"architecture file {args.archs!r} not found")
@@ -268,8 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score", help="score architectures with proxies")
     p.add_argument("--space", required=True, choices=list_spaces() + ["nb301"])
-    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet16-120"])
-    p.add_argument("--network", default="benchmark", choices=["benchmark", "teaching", "swap-proxy"])
+    p.add_argument("--dataset", default=None, choices=all_datasets(),
+                   help="default: the space's first (cifar10; TransNAS-Bench-101: class_scene)")
+    p.add_argument("--network", default="benchmark", choices=all_presets())
     p.add_argument("--archs", required=True, help="CSV with column 'arch', or one architecture per line")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--proxies", default="swap", help="comma-separated proxy names, or 'all'")

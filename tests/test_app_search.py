@@ -139,6 +139,15 @@ def test_regularised_swap_takes_a_size_target_on_the_benchmark_network():
     assert at.number_input(key="se_mu").value == 500.0  # locked while it ran, kept after
 
 
+def test_the_tuned_regulariser_button_sets_mu_and_sigma():
+    from swap_core.search.objectives import TUNED_REGULARISER
+    at = open_page(se_objective="reg_swap")  # the sidebar's defaults: NB201, teaching network
+    mu, sigma = TUNED_REGULARISER["nb201", "teaching"]
+    at.button(key="se_tuned").click().run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="se_mu").value == mu and at.number_input(key="se_sigma").value == sigma
+
+
 def test_an_efficiency_constraint_joins_the_objective():
     at = open_page(evaluations=10, se_constrained=True, se_cost="params", se_limit_params=0.5, se_mode="hard")
     at.button(key="se_start").click().run()

@@ -166,3 +166,18 @@ def test_proxy_bench_reports_seconds_and_ratios():
     assert [r["proxy"] for r in records] == ["synflow", "snip", "grad_norm", "all (shared)"]
     assert all(r["seconds"] > 0 and r["per_forward"] > 0 for r in records)
     assert "x forward" in lines[1] and "sharing saves" in lines[-1]
+
+
+def test_transnas_tasks_are_datasets_and_a_wrong_one_is_named(tmp_path, capsys):
+    archs = tmp_path / "archs.txt"
+    archs.write_text("64-41414-3_13_023\n64-41414-1_02_333\n")
+    out = tmp_path / "scores.csv"
+    assert main(["score", "--space", "tnb101_micro", "--network", "teaching", "--archs", str(archs),
+                 "--proxies", "swap,params", "--data", "synthetic", "--out", str(out)]) == 0  # default task
+    rows = list(csv.DictReader(open(out)))
+    assert [r["arch"] for r in rows] == ["64-41414-3_13_023", "64-41414-1_02_333"] and float(rows[0]["swap"]) > 0
+    code = main(["score", "--space", "tnb101_micro", "--dataset", "cifar100", "--archs", str(archs),
+                 "--proxies", "swap", "--data", "synthetic", "--out", str(out)])
+    assert code == 2 and "has no dataset 'cifar100'" in capsys.readouterr().err
+    assert main(["search", "--space", "nb101", "--algo", "random", "--budget", "3", "--objective", "swap",
+                 "--data", "synthetic", "--out", str(tmp_path / "runs.json")]) == 0

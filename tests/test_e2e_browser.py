@@ -137,6 +137,17 @@ def test_every_page_opens_without_exception(browser, app_url, name):
     page.close()
 
 
+@pytest.mark.parametrize("space", ["nb101", "tnb101_micro", "tnb101_macro"])
+def test_the_cell_designer_draws_every_new_space(browser, app_url, space):
+    page = _open(browser, f"{app_url}/cell_designer?space={space}&preset=teaching")
+    page.locator('[data-testid="stMetric"]').filter(has_text="SWAP-Score").first.wait_for(timeout=60_000)
+    _settle(page)
+    _no_exception(page)
+    assert page.locator(".js-plotly-plot").count() > 0  # the cell is drawn
+    page.screenshot(path=str(ARTIFACTS / f"cell_designer_{space}.png"), full_page=True)
+    page.close()
+
+
 def _choose(page, label: str, option: str) -> None:
     """Open a selectbox (retrying: a click can land while the page reflows) and pick."""
     box = page.get_by_label(label, exact=True)
@@ -202,6 +213,29 @@ def test_proxy_lab_scoring_stops_and_resumes(browser, app_url):
     page.screenshot(path=str(ARTIFACTS / "proxy_lab_stopped.png"), full_page=True)
     page.get_by_role("button", name="Resume").click()
     page.get_by_text("Scoring").first.wait_for(timeout=30_000)
+    _no_exception(page)
+    page.close()
+
+
+def test_search_updates_live_and_stops(browser, app_url):
+    page = _open(browser, f"{app_url}/search")
+    budget = page.locator('[data-testid="stNumberInput"]').filter(has_text="Budget").locator("input")
+    budget.fill("3000")  # far more than the test waits for: the run is still going when Stop is clicked
+    budget.press("Enter")
+    _settle(page)
+    page.get_by_role("button", name="Start").click()
+    page.locator('[data-testid="stMetric"]').filter(has_text="Evaluations").first.wait_for(timeout=60_000)
+    read = lambda: _metric(page, "Evaluations")
+    first, _ = _wait_changed(read, read(), timeout_s=60)
+    second, _ = _wait_changed(read, first, timeout_s=60)  # it keeps moving without a click
+    assert int(second.split(" of ")[0]) > int(first.split(" of ")[0])
+    page.get_by_role("button", name="Stop").click()
+    _settle(page)
+    assert _metric(page, "Status") == "stopped"
+    stopped = read()
+    page.wait_for_timeout(4000)
+    assert read() == stopped and int(stopped.split(" of ")[0]) < 3000  # nothing evaluated after Stop
+    page.screenshot(path=str(ARTIFACTS / "search_stopped.png"), full_page=True)
     _no_exception(page)
     page.close()
 

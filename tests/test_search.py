@@ -281,6 +281,7 @@ def test_cli_search_writes_runs_json(tmp_path, capsys):
     assert all(r["evaluations"] == 0 and r["lookups"] == 6 for r in result["runs"] if r["algo"] == "rea")
     assert set(result["summary"]) == {"swap-nas", "rea"}
     assert {"mean", "std", "n"} <= set(result["summary"]["swap-nas"]) and result["summary"]["rea"]["n"] == 2
+    assert result["setup"]["budget"] == 6 and result["setup"]["seeds"] == "0-1" and result["setup"]["mu"] is None
     captured = capsys.readouterr()
     assert "swap-nas" in captured.out and "±" in captured.out and "seed 1" in captured.err
 
@@ -319,3 +320,27 @@ def test_replay_on_a_score_table_tunes_the_regulariser():
     assert plain == [87.0, 87.0]  # plain "SWAP" runs to six convs
     rows = regulariser_grid(SPACE, swap, size, truth, [300.0], [1e3], [0, 1], 300)
     assert rows == [{"mu": 300.0, "sigma": 1e3, "mean": 90.0, "std": 0.0, "n": 2}]
+
+
+def test_swap_repeats_reach_the_regularised_objective():
+    from swap_core.search.experiment import SearchSetup, run_search
+    runs = [run_search(SearchSetup(objective="reg_swap", data_source="noise",
+                                   proxy_options={"swap": {"repeats": r}}), "random", 1, 0) for r in (1, 3)]
+    assert runs[0]["arch"] == runs[1]["arch"] and runs[0]["score"] != runs[1]["score"]
+
+
+def test_mu_sigma_and_a_params_constraint_move_the_returned_size():
+    """Real SWAP on the teaching network (noise images): the size target decides where the
+    returned cell lies (Θ = benchmark-network parameters, thousands), and a hard constraint
+    on the benchmark parameters overrules a target above it."""
+    from swap_core.search.experiment import SearchSetup, run_search
+    from swap_core.search.efficiency import parse_constraint
+
+    def size_of(objective="reg_swap", **setup):
+        run = run_search(SearchSetup(objective=objective, data_source="noise", **setup), "swap-nas", 40, 0)
+        return run["params"] * 1e3  # benchmark network, thousands
+
+    small, large = size_of(mu=200.0, sigma=1e4), size_of(mu=1400.0, sigma=1e4)
+    assert abs(small - 200) < 150 and abs(large - 1400) < 150, (small, large)
+    limited = size_of(mu=1400.0, sigma=1e4, constraint=parse_constraint("params<=0.5"))
+    assert limited <= 500, limited

@@ -134,6 +134,45 @@ def test_jacobian_proxies_raise_for_a_network_that_ignores_its_input():
     assert set(result.errors) == {"jacob_cov", "epe_nas"}
 
 
+class ConstantHead(nn.Module):
+    """Ignores its input entirely (a cell whose every path to the output is `none`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(5))
+
+    def forward(self, x):
+        return self.bias.expand(len(x), 5) * 0
+
+
+class PixelNet(nn.Module):
+    """Outputs a map per sample (like TransNAS-Bench-101's autoencoder), not class scores."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def test_jacobian_proxies_are_undefined_when_no_path_reaches_the_output():
+    x, y = batch()
+    result = score(ConstantHead(), ["jacob_cov", "epe_nas"], x, y, batch_size=len(x), on_error="nan")
+    assert math.isnan(result["jacob_cov"]) and set(result.errors) == {"jacob_cov", "epe_nas"}
+
+
+def test_loss_based_proxies_are_undefined_for_a_pixel_output():
+    x = torch.randn(4, 3, 8, 8)
+    y = torch.randint(0, 3, (4,))
+    result = score(PixelNet(), ["grad_norm", "snip", "grasp", "synflow"], x, y, batch_size=4, on_error="nan")
+    assert {"grad_norm", "snip", "grasp"} == set(result.errors) and "class output" in result.errors["snip"]
+    assert math.isfinite(result["synflow"])  # needs no labels: still defined
+    few_outputs = score(nn.Sequential(nn.Flatten(), nn.Linear(3 * 64, 3)), ["snip"], x, torch.tensor([0, 1, 2, 3]),
+                        batch_size=4, on_error="nan")
+    assert "labels go up to 3" in few_outputs.errors["snip"]
+
+
 def test_shared_passes_give_the_same_scores_and_leave_the_network_unchanged():
     model, x = conv_net(), torch.randn(10, 3, 6, 6, generator=torch.Generator().manual_seed(3))
     y = torch.arange(10) % 5

@@ -14,7 +14,11 @@ import plotly.graph_objects as go
 # One colour per op name (colour-blind-safe Okabe–Ito first, then Plotly's palette).
 _PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000",
             "#636EFA", "#EF553B", "#00CC96", "#AB63FA"]
-_FIXED = {"none": "#BBBBBB", "concat": "#888888"}
+_FIXED = {"none": "#BBBBBB", "concat": "#888888", "projection": "#888888", "": "#888888"}
+# Edges that only move tensors (a cell's output concatenation, NB101's input projections, an
+# edge with no op because the space puts its ops on the nodes): drawn thin and unlabelled.
+_STRUCTURAL = {"concat", "projection", ""}
+_NODE_DEFAULT = "#333344"
 
 
 _SHORT = (("nor_conv_", "conv "), ("skip_connect", "skip"), ("sep_conv_", "sep "), ("dil_conv_", "dil "),
@@ -75,6 +79,11 @@ def _bends(graph: nx.DiGraph, positions: dict) -> dict:
     return {edge: bends.get(edge, 0.0) for edge in graph.edges}
 
 
+def _node_colour(data: dict, ops: list[str]) -> str:
+    """A node that carries one of the space's ops (NB101 puts ops on nodes) takes its colour."""
+    return op_colour(data["op"], ops) if data.get("op") in ops else _NODE_DEFAULT
+
+
 def cell_figure(graph: nx.DiGraph, ops: list[str], title: str = "", height: int = 380) -> go.Figure:
     """Draw a cell graph whose nodes have `label` and whose edges have `op`."""
     positions = layout_positions(graph)
@@ -85,13 +94,17 @@ def cell_figure(graph: nx.DiGraph, ops: list[str], title: str = "", height: int 
         op = graph.edges[u, v].get("op", "")
         colour = op_colour(op.split(" + ")[0], ops)
         path = _curve(positions[u], positions[v], bend)
-        plain = op == "concat"  # DARTS's cell output: thin and unlabelled, it only gathers nodes
+        plain = op in _STRUCTURAL
         figure.add_trace(go.Scatter(
             x=path[:, 0], y=path[:, 1], mode="lines", line={"color": colour, "width": 2 if plain else 5},
-            name=op, legendgroup=op, showlegend=op not in legend_seen, hoverinfo="text",
-            text=f"{graph.nodes[u].get('label', u)} → {graph.nodes[v].get('label', v)}: {op}"))
+            name=op, legendgroup=op, showlegend=bool(op) and op not in legend_seen, hoverinfo="text",
+            text=f"{graph.nodes[u].get('label', u)} → {graph.nodes[v].get('label', v)}: {op or 'edge'}"))
         legend_seen.add(op)
         if plain:
+            if op != "concat":  # NB101: the data flow still needs its direction
+                figure.add_annotation(x=path[-4][0], y=path[-4][1], ax=path[-7][0], ay=path[-7][1], xref="x",
+                                      yref="y", axref="x", ayref="y", showarrow=True, arrowhead=2, arrowsize=1.2,
+                                      arrowwidth=1.5, arrowcolor=colour, text="")
             continue
         mid = path[len(path) // 2]
         figure.add_annotation(x=mid[0], y=mid[1], text=short_op(op), showarrow=False, font={"size": 15, "color": colour},
@@ -106,7 +119,11 @@ def cell_figure(graph: nx.DiGraph, ops: list[str], title: str = "", height: int 
         text=[str(graph.nodes[n].get("label", n)) for n in nodes],
         textfont={"size": [18 if len(str(graph.nodes[n].get("label", n))) <= 3 else 11 for n in nodes],
                   "color": "white"},
-        marker={"size": 46, "color": "#333344", "line": {"color": "white", "width": 2}}))
+        marker={"size": 46, "color": [_node_colour(graph.nodes[n], ops) for n in nodes],
+                "line": {"color": "white", "width": 2}}))
+    for op in dict.fromkeys(graph.nodes[n].get("op") for n in nodes if graph.nodes[n].get("op") in ops):
+        figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=op, marker={"size": 14,
+                                    "color": op_colour(op, ops)}))  # a legend entry per node op
     figure.update_layout(
         title=title, height=height, margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
         xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x", "scaleratio": 1},

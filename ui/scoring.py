@@ -10,7 +10,6 @@ same settings, gets it at once.
 """
 from __future__ import annotations
 
-import math
 import time
 
 import pandas as pd

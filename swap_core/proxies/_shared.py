@@ -60,6 +60,23 @@ class LossGradients:
     loss: float
 
 
+def classification_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of class scores (N, classes); the loss-based proxies are defined here only
+    for networks with a class output, so a pixel map (TransNAS-Bench-101's autoencoder, normal
+    and segmentation tasks) is reported as undefined, not scored against made-up targets."""
+    if logits.dim() != 2:
+        from . import ProxyError
+
+        raise ProxyError(f"needs a network with a class output (N, classes); this one outputs "
+                         f"{tuple(logits.shape[1:])} per sample (a pixel task), and no labels for it are at hand")
+    if len(targets) and int(targets.max()) >= logits.shape[1]:
+        from . import ProxyError
+
+        raise ProxyError(f"the batch's labels go up to {int(targets.max())} but this network has only "
+                         f"{logits.shape[1]} outputs (e.g. TransNAS-Bench-101's room_layout regresses 9 numbers)")
+    return F.cross_entropy(logits, targets)
+
+
 def compute_loss_gradients(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> LossGradients:
     layers = weighted_layers(model)
     fisher: dict[int, torch.Tensor] = {}
@@ -84,7 +101,7 @@ def compute_loss_gradients(model: nn.Module, inputs: torch.Tensor, targets: torc
     try:
         with preserved_state(model), train_mode(model), torch.enable_grad():
             model.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(inputs), targets)
+            loss = classification_loss(model(inputs), targets)
             loss.backward()
             grads = [None if l.weight.grad is None else l.weight.grad.detach().clone() for l in layers]
     finally:
@@ -103,7 +120,11 @@ def compute_input_jacobian(model: nn.Module, inputs: torch.Tensor) -> tuple[torc
     with preserved_state(model), train_mode(model), torch.enable_grad():
         x = inputs.detach().clone().requires_grad_(True)
         y = model(x)
-        (jacobian,) = torch.autograd.grad(y, x, torch.ones_like(y))
+        if not y.requires_grad:  # the output is a constant: no path from the input reaches it
+            return torch.zeros(len(x), x[0].numel()), int(y.shape[-1])
+        (jacobian,) = torch.autograd.grad(y, x, torch.ones_like(y), allow_unused=True)
+    if jacobian is None:  # e.g. a cell whose every path to its output is `none`
+        return torch.zeros(len(x), x[0].numel()), int(y.shape[-1])
     return jacobian.reshape(len(x), -1).detach(), int(y.shape[-1])
 
 

@@ -44,11 +44,10 @@ import math
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from ..patterns import train_mode
 from . import ProxyError, proxy
-from ._shared import SharedPasses, preserved_state, shared_for, weighted_layers
+from ._shared import SharedPasses, classification_loss, preserved_state, shared_for, weighted_layers
 
 ABDELFATTAH = "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS (ICLR 2021)"
 SUITE_ZERO = "Krishnakumar et al., NAS-Bench-Suite-Zero (NeurIPS 2022 Datasets & Benchmarks)"
@@ -121,7 +120,7 @@ def grasp(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None =
     layers = weighted_layers(model)
     with preserved_state(model), train_mode(model), torch.enable_grad():
         weights = [layer.weight for layer in layers]
-        loss = F.cross_entropy(model(inputs), targets)
+        loss = classification_loss(model(inputs), targets)
         grad_f = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
         z = sum((gw * gf).sum() for gw, gf in zip(g.grads, grad_f) if gw is not None and gf is not None)
         if not isinstance(z, torch.Tensor) or not z.requires_grad:

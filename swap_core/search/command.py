@@ -3,7 +3,8 @@
 every seed (`experiment.run_experiment`), prints mean ± std of the benchmark accuracy of what
 each returns, with evaluations, lookups and seconds, and writes the runs as JSON:
 `{"runs": [{"algo", "seed", "arch", "score", "accuracy", "params", "evaluations", "lookups",
-"seconds", "objective"}], "summary": {"<algo>": {"mean", "std", "n", ...}}}`. Bad input
+"seconds", "objective"}], "summary": {"<algo>": {"mean", "std", "n", ...}}, "setup": {the command's
+options}}`. Bad input
 raises ValueError, which `cli.main` turns into a message and exit code 2.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from pathlib import Path
 
 from ..progress import ProgressBar
-from ..spaces import list_spaces
+from ..spaces import get_space, list_spaces
 from .base import SearchState
 from .efficiency import parse_constraint
 from .experiment import SearchSetup, parse_algorithms, parse_seeds, run_experiment
@@ -44,20 +45,23 @@ def _search_progress(bars: dict) -> Callable:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from ..cli import read_truth, resolve_device  # the shared helpers of every command
+    from ..cli import dataset_for, read_truth, resolve_device  # the shared helpers of every command
 
     parse_algorithms(args.algo)  # fail on a typo before reading anything
     seeds = parse_seeds(args.seeds)
     constraint = parse_constraint(args.constraint) if args.constraint else None
     truth = read_truth(args.truth, None) if args.truth else {}
     setup = SearchSetup(
-        space=args.space, network=args.network, dataset=args.dataset, objective=args.objective, mu=args.mu,
+        space=args.space, network=args.network, dataset=dataset_for(get_space(args.space), args.dataset), objective=args.objective, mu=args.mu,
         sigma=args.sigma, size_network=args.size_network, constraint=constraint, mode=args.constraint_mode,
         gamma=args.gamma, weight=args.weight, batch_size=args.batch_size, device=str(resolve_device(args.device)),
         data_source="noise" if args.data == "synthetic" else "auto", truth=truth,
         options={"population": args.population, "sample_size": args.sample_size, "mutations": args.mutations,
-                 "lookups": args.lookups})
+                 "lookups": args.lookups},
+        proxy_options={"swap": {"repeats": args.repeats}} if args.repeats != 1 else {})
     result = run_experiment(setup, args.algo, args.budget, seeds, progress=_search_progress({}))
+    result["setup"] = {**{key: value for key, value in sorted(vars(args).items()) if key not in ("func", "command", "out")},
+                       "dataset": setup.dataset, "device": setup.device}  # as resolved
     print(f"{'algorithm':<22} {'accuracy (%)':>16} {'n':>3} {'evaluations':>11} {'lookups':>7} {'seconds':>8}")
     for spec, row in result["summary"].items():
         print(f"{spec:<22} {row['mean']:>8.2f} ± {row['std']:<5.2f} {row['n']:>3} {row['evaluations']:>11.0f} "
@@ -71,9 +75,12 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def add_search_parser(sub) -> None:
+    from ..cli import all_datasets, all_presets
+
     p = sub.add_parser("search", help="run search algorithms over seeds; mean ± std benchmark accuracy")
     p.add_argument("--space", default="nb201", choices=list_spaces() + ["nb301"])
-    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet16-120"])
+    p.add_argument("--dataset", default=None, choices=all_datasets(),
+                   help="default: the space's first (cifar10; TransNAS-Bench-101: class_scene)")
     p.add_argument("--algo", required=True, help="comma list of swap-nas, naswot, random, rea, area, hnas; "
                    "NAME@OBJECTIVE runs NAME with another objective (e.g. random@naswot)")
     p.add_argument("--budget", type=int, required=True, help="proxy evaluations (REA: truth lookups)")
@@ -87,10 +94,11 @@ def add_search_parser(sub) -> None:
     p.add_argument("--constraint-mode", default="hard", choices=["hard", "mnas", "weighted"])
     p.add_argument("--gamma", type=float, default=-0.07, help="MNAS reward exponent")
     p.add_argument("--weight", type=float, default=1.0, help="weighted mode: score − weight × cost")
-    p.add_argument("--network", default="teaching", choices=["benchmark", "teaching", "swap-proxy"])
+    p.add_argument("--network", default="teaching", choices=all_presets())
     p.add_argument("--seeds", default="0", help="e.g. 0-9 or 0,3,5")
     p.add_argument("--truth", default=None, help="FILE[:COLUMN], e.g. nb201_accuracy.csv:cifar10_test")
     p.add_argument("--batch-size", type=int, default=None, help="default: the objective's own (swap 16)")
+    p.add_argument("--repeats", type=int, default=1, help="swap / reg_swap: re-initialisations averaged")
     p.add_argument("--population", type=int, default=None)
     p.add_argument("--sample-size", type=int, default=None)
     p.add_argument("--mutations", type=int, default=None)

@@ -50,6 +50,7 @@ class SearchSetup:
     data_source: str = "auto"
     truth: Mapping[str, float] = field(default_factory=dict, compare=False)
     options: Mapping[str, Any] = field(default_factory=dict, compare=False)  # algorithm knobs, where they apply
+    proxy_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)  # per proxy name
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -109,9 +110,12 @@ def _scorer(setup: SearchSetup, objective: str | None, seed: int, batches: dict)
     if (size, seed) not in batches:
         batches[size, seed] = data.load_batch(size, seed, source=setup.data_source, input_size=config.input_size)
     batch = batches[size, seed]
+    name = objective.partition(":")[0]
+    options = setup.proxy_options.get("swap" if name == "reg_swap" else name)  # reg_swap runs the swap proxy
     return build_objective(space, config, batch.images, batch.labels, objective, seed=seed, device=setup.device,
                            mu=setup.mu, sigma=setup.sigma, size_network=setup.size_network, dataset=setup.dataset,
-                           constraint=setup.constraint, mode=setup.mode, gamma=setup.gamma, weight=setup.weight)
+                           constraint=setup.constraint, mode=setup.mode, gamma=setup.gamma, weight=setup.weight,
+                           options=options)
 
 
 def run_search(setup: SearchSetup, spec: str, evaluations: int, seed: int, *, progress: Progress | None = None,

@@ -7,7 +7,7 @@ from .base import EditSlot, NetworkConfig, SearchSpace, dataset_classes
 
 _SPACES: dict[str, SearchSpace] = {}
 _ALIASES = {"nb301": "darts"}
-_MODULES = ("nb201", "darts")
+_MODULES = ("nb201", "darts", "nb101", "tnb101_micro", "tnb101_macro")
 
 
 def register_space(cls: type[SearchSpace]) -> type[SearchSpace]:
