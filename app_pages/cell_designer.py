@@ -6,7 +6,7 @@ import streamlit as st
 
 from swap_core import explorer
 from swap_core.proxies import get_proxy
-from ui import cached, scoring
+from ui import cached, scoring, train_panel
 from ui.figures import cell_figures
 from ui.settings import current, escape_markdown, set_arch
 
@@ -128,3 +128,7 @@ with right:
 
     st.session_state["cd_full_run"] = True
     score_table()
+
+with st.expander("Train this cell", icon=":material/model_training:"):
+    train_panel.train_panel(settings, (get_proxy("swap").display_name, scores.get("swap", float("nan"))),
+                            None if accuracy is None else accuracy.value)

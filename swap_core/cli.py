@@ -19,6 +19,7 @@ from . import benchmarks, data
 from .lab import correlation_table, reference_values
 from .progress import ProgressBar
 from .proxies import get_proxy, list_proxies, score
+from .oneshot.command import add_oneshot_parser
 from .search.command import add_search_parser
 from .spaces import get_space, list_spaces
 
@@ -317,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_correlate)
 
     add_search_parser(sub)
+    add_oneshot_parser(sub)
 
     p = sub.add_parser("bench", help="time SWAP against a forward pass and the float implementation, "
                        "and every proxy on the NB201 benchmark network")

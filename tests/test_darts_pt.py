@@ -1,0 +1,124 @@
+"""DARTS on NAS-Bench-201 and its selection rules (magnitude, perturbation): swap_core.oneshot.darts."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import require_file
+from swap_core.oneshot import darts
+from swap_core.spaces.nb201 import OPS, NB201Arch
+from swap_core.spaces.nb201_net import EDGES
+
+TINY = darts.DartsConfig(channels=4, epochs=2, batch_size=16, n_train=32, n_val=32, input_size=8,
+                         finetune_steps=1, source="noise")
+
+
+def tiny_split(seed: int = 0, n: int = 32, size: int = 8) -> darts.Split:
+    """Noise images with random labels: enough to check mechanics, not a benchmark."""
+    return darts.load_split(n, n, seed, source="noise", input_size=size)
+
+
+def test_supernet_forward_shapes_and_mask():
+    model = darts.Supernet(channels=4, cells=2, num_classes=10)
+    x = torch.randn(5, 3, 16, 16)
+    assert model(x).shape == (5, 10)
+    assert model.alpha.shape == (len(EDGES), len(OPS))
+    mask = darts.full_mask()
+    mask[2] = [op == "nor_conv_3x3" for op in OPS]  # discretised edge
+    mask[0, 1] = False                               # one op removed
+    weights = darts.edge_weights(model.alpha, mask)
+    assert torch.allclose(weights[2], torch.tensor([0.0, 0, 0, 1, 0]))
+    assert weights[0, 1] == 0 and math.isclose(float(weights[0].sum().detach()), 0.8, rel_tol=1e-6)  # no renormalising
+    assert model(x, mask).shape == (5, 10)
+
+
+def test_losses_fall_on_a_small_subset():
+    config = darts.DartsConfig(channels=8, epochs=40, batch_size=16, n_train=16, n_val=16, input_size=8,
+                               weight_lr=0.1)
+    losses = [s.train_loss for s in darts.train_supernet(config, 0, tiny_split(n=16))]
+    assert len(losses) == 40
+    assert np.mean(losses[-8:]) < np.mean(losses[:8]) - 0.3
+
+
+def test_alpha_moves_when_learned_and_stays_uniform_otherwise():
+    split = tiny_split()
+    learned = list(darts.train_supernet(TINY, 0, split))
+    uniform = list(darts.train_supernet(darts.DartsConfig(**{**vars(TINY), "alpha": "uniform"}), 0, split))
+    assert np.abs(learned[-1].alpha).max() > 1e-3
+    assert all(np.array_equal(s.alpha, np.zeros((6, 5))) for s in uniform)
+    assert [s.epoch for s in learned] == [1, 1, 2, 2] and learned[-1].done
+    assert math.isnan(learned[0].val_acc) and 0 <= learned[1].val_acc <= 100
+
+
+def test_magnitude_picks_argmax_per_edge():
+    alpha = np.zeros((6, 5))
+    chosen = ["skip_connect", "nor_conv_3x3", "none", "avg_pool_3x3", "nor_conv_1x1", "skip_connect"]
+    for edge, op in enumerate(chosen):
+        alpha[edge, OPS.index(op)] = 1.0 + edge
+    assert darts.select_magnitude(alpha) == NB201Arch(tuple(chosen)).to_str()
+    with pytest.raises(ValueError, match="6×5"):
+        darts.select_magnitude(np.zeros((5, 5)))
+
+
+def test_perturbation_keeps_the_op_whose_removal_hurts_most():
+    rng = np.random.default_rng(3)
+    harm = rng.uniform(0, 1, size=(6, 5))  # accuracy lost when op k leaves edge e
+    harm[:, OPS.index("skip_connect")] = 0.0
+    expected = [OPS[k] for k in harm.argmax(axis=1)]
+    calls, tuned = [], []
+
+    def val_accuracy(mask):
+        calls.append(mask.copy())
+        return 90.0 - float((harm * ~mask).sum())
+
+    arch, decisions = darts.select_by_perturbation(val_accuracy, [4, 0, 5, 1, 3, 2], tuned.append)
+    assert arch == NB201Arch(tuple(expected)).to_str()
+    assert [d.edge for d in decisions] == [4, 0, 5, 1, 3, 2]
+    assert len(calls) == 30 and len(tuned) == 6
+    assert tuned[-1].sum() == 6  # every edge discretised at the end
+    # An edge already decided stays decided while later edges are probed.
+    assert all(c[4].sum() == 1 for c in calls[5:])
+    with pytest.raises(ValueError, match="permutation"):
+        darts.select_by_perturbation(val_accuracy, [0, 1, 2])
+
+
+def test_same_seed_same_run():
+    split = tiny_split()
+    a = [(s.train_loss, s.alpha) for s in darts.train_supernet(TINY, 7, split)]
+    b = [(s.train_loss, s.alpha) for s in darts.train_supernet(TINY, 7, split)]
+    assert [x[0] for x in a] == [x[0] for x in b]
+    assert all(np.array_equal(x[1], y[1]) for x, y in zip(a, b))
+    model = next(darts.train_supernet(TINY, 7, split)).supernet
+    arch_a, _ = darts.perturbation_select(model, split, TINY, seed=7)
+    model = next(darts.train_supernet(TINY, 7, split)).supernet
+    arch_b, _ = darts.perturbation_select(model, split, TINY, seed=7)
+    assert arch_a == arch_b
+
+
+def test_bad_settings_raise_clear_errors():
+    with pytest.raises(ValueError, match="epochs=0"):
+        darts.DartsConfig(epochs=0)
+    with pytest.raises(ValueError, match="alpha must be one of"):
+        darts.DartsConfig(alpha="fixed")
+    with pytest.raises(ValueError, match="selection"):
+        darts.darts_experiment(selections=("random",), config=TINY)
+    with pytest.raises(ValueError, match="seeds"):
+        darts.darts_experiment(seeds=(), config=TINY)
+
+
+def test_tiny_experiment_on_cifar10_returns_nb201_cells():
+    require_file("cifar10_sample.npz")
+    require_file("nb201_accuracy.csv")
+    config = darts.DartsConfig(**{**vars(TINY), "source": "cifar10-sample"})
+    seen = []
+    result = darts.darts_experiment(seeds=(0,), config=config, progress=lambda *a: seen.append(a))
+    runs = result["runs"]
+    assert [r["selection"] for r in runs] == list(darts.SELECTIONS)
+    for run in runs:
+        NB201Arch.from_str(run["arch"])
+        assert 0 < run["accuracy"] <= 100 and run["seconds"] > 0
+        assert len(run["alpha_history"]) == config.epochs + 1
+    assert runs[0]["alpha_history"] == runs[1]["alpha_history"]  # one DARTS supernet for both rules
+    assert len(runs[1]["decisions"]) == 6 and not runs[0]["decisions"]
+    assert "CIFAR-10" in result["data"] and seen

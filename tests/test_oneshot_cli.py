@@ -1,0 +1,33 @@
+"""`python -m swap_core oneshot darts|smash` on tiny settings: the JSON the issue asks for."""
+import json
+
+from conftest import require_file
+from swap_core.cli import main
+
+
+def test_oneshot_darts_writes_one_run_per_selection_and_seed(tmp_path, capsys):
+    require_file("cifar10_sample.npz")
+    require_file("nb201_accuracy.csv")
+    out = tmp_path / "darts.json"
+    assert main(["oneshot", "darts", "--selection", "magnitude,perturbation", "--seeds", "0", "--epochs", "1",
+                 "--channels", "4", "--out", str(out)]) == 0
+    runs = json.loads(out.read_text())["runs"]
+    assert [(r["selection"], r["seed"]) for r in runs] == [("magnitude", 0), ("perturbation", 0)]
+    assert all({"arch", "accuracy", "seconds"} <= set(r) and r["arch"].startswith("|") for r in runs)
+    assert all(50 < r["accuracy"] < 95 for r in runs)  # a real NB201 cell's benchmark accuracy
+    assert "magnitude" in capsys.readouterr().out
+
+
+def test_oneshot_smash_writes_scores_and_spearman(tmp_path, capsys):
+    require_file("cifar10_sample.npz")
+    require_file("nb201_accuracy.csv")
+    out = tmp_path / "smash.json"
+    assert main(["oneshot", "smash", "--archs", "6", "--steps", "10", "--seed", "0", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert len(result["archs"]) == 6 and -1 <= result["spearman"] <= 1
+    assert "Spearman" in capsys.readouterr().out
+
+
+def test_oneshot_bad_selection_is_a_clear_error(capsys):
+    assert main(["oneshot", "darts", "--selection", "bogus", "--epochs", "1"]) == 2
+    assert "bogus" in capsys.readouterr().err
