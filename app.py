@@ -13,6 +13,8 @@ pages = [
     st.Page("app_pages/proxy_lab.py", title="Proxy Lab", icon=":material/science:"),
     st.Page("app_pages/size_regulariser.py", title="Size Regulariser", icon=":material/tune:"),
     st.Page("app_pages/search.py", title="Search", icon=":material/travel_explore:"),
+    st.Page("app_pages/oneshot_darts.py", title="DARTS & perturbation", icon=":material/call_split:"),
+    st.Page("app_pages/oneshot_smash.py", title="SMASH (one-shot)", icon=":material/auto_awesome:"),
 ]
 page = st.navigation(pages)
 shared.shell()

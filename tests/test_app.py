@@ -90,3 +90,12 @@ def test_without_data_the_app_says_what_is_missing(monkeypatch, tmp_path):
     status = at.sidebar.caption[-1].value
     assert f"0 of {len(benchmarks.CATALOGUE)} files found" in status and "nb201_accuracy.csv" in status and "fetch-data" in status
     assert not any(label.startswith("best by accuracy") for label in at.selectbox(key="cd_preset").options)
+
+
+def test_an_unavailable_image_source_is_a_message_and_auto_is_used(monkeypatch, tmp_path):
+    monkeypatch.setenv("SWAP_EXPLORER_DATA", str(tmp_path))  # no CIFAR-10 archive to read
+    monkeypatch.setenv("SWAP_EXPLORER_CACHE", str(tmp_path))
+    at = _designer(source="cifar10-download")
+    assert not at.exception, at.exception
+    assert any("not available" in e.value for e in at.sidebar.error)
+    assert _metric(at, "SWAP-Score") not in ("", "—")

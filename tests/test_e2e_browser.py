@@ -27,7 +27,7 @@ BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networkin
                 "--disable-sync", "--no-first-run", "--disable-quic"]
 PAGES = {"overview": "", "cell_designer": "cell_designer", "activation_patterns": "activation_patterns",
          "linear_regions": "linear_regions", "proxy_lab": "proxy_lab", "size_regulariser": "size_regulariser",
-         "search": "search"}
+         "search": "search", "oneshot_darts": "oneshot_darts", "oneshot_smash": "oneshot_smash"}
 EDGE_LABEL = "edge 1 ← in"  # the NB201 Cell Designer's first edge selectbox
 
 

@@ -4,14 +4,14 @@ current architecture. All of it lives in `st.session_state` and in the URL
 clear message and falls back to the default instead of failing."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import streamlit as st
 import torch
 
 from swap_core import benchmarks, explorer
-from swap_core.data import SOURCES
+from swap_core.data import SOURCES, DataSourceError
 from swap_core.spaces import NetworkConfig, SearchSpace, get_space, list_spaces
 
 BATCH_RANGE = (2, 512)
@@ -193,7 +193,15 @@ def show_url_errors() -> None:
 def shell() -> Settings:
     """The sidebar with the data status line, plus messages about bad link values."""
     settings = sidebar()
-    st.sidebar.caption(f"Images: {cached_batch_description(settings)}.")
+    try:
+        description = cached_batch_description(settings)
+    except DataSourceError as error:  # e.g. "cifar10-download" chosen with no archive at hand
+        st.sidebar.error(f"The input images '{settings.source}' are not available: {escape_markdown(str(error))} "
+                         "Using 'auto' instead.")
+        settings = replace(settings, source="auto")
+        st.session_state["settings"] = settings
+        description = cached_batch_description(settings)
+    st.sidebar.caption(f"Images: {description}.")
     st.sidebar.caption(data_status(settings))
     show_url_errors()
     return settings

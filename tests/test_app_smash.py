@@ -1,0 +1,68 @@
+"""The SMASH page (AppTest): Start trains the hypernetwork a step per fragment run, then scores the
+cells and ends with both scatters and their Spearman ρ; Stop freezes the step count; another
+search space or missing data is a message, not an exception."""
+from conftest import metric_values, open_app, require_file
+
+PAGE = "app_pages/oneshot_smash.py"
+
+
+def _page(query=None, **state):
+    return open_app(PAGE, query=query, state={"sm_budget_s": 0.0, "sm_steps": 5, "sm_archs": 6, **state})
+
+
+def _step(at) -> int:
+    return int(metric_values(at)["Step"].split(" of ")[0])
+
+
+def test_page_runs():
+    at = _page()
+    assert at.button(key="sm_start")
+    assert any("SMASH" in e.label for e in at.expander)
+
+
+def test_start_trains_then_ranks_with_a_rho():
+    require_file("cifar10_sample.npz")
+    require_file("nb201_accuracy.csv")
+    at = _page()
+    at.button(key="sm_start").click().run()
+    assert not at.exception, at.exception
+    steps = [_step(at)]
+    for _ in range(20):
+        if metric_values(at)["Status"] not in ("training", "scoring"):
+            break
+        at.run()
+        assert not at.exception, at.exception
+        steps.append(_step(at))
+    values = metric_values(at)
+    assert steps == sorted(steps) and steps[-1] == 5 and values["Status"] == "done"
+    assert float(values["Spearman ρ (SMASH)"]) == float(values["Spearman ρ (SMASH)"])  # a number
+    assert "Spearman ρ (SWAP)" in values
+    assert at.get("download_button") and at.get("plotly_chart")
+
+
+def test_stop_freezes_training():
+    require_file("cifar10_sample.npz")
+    require_file("nb201_accuracy.csv")
+    at = _page(sm_steps=200)
+    at.button(key="sm_start").click().run()
+    at.run()
+    at.button(key="sm_stop").click().run()
+    assert not at.exception, at.exception
+    stopped = _step(at)
+    at.run()
+    assert _step(at) == stopped < 200 and metric_values(at)["Status"] in ("scoring", "done")
+
+
+def test_another_space_shows_a_message():
+    at = _page(query={"space": "darts"})
+    assert not any(b.key == "sm_start" for b in at.button)
+    assert any("NAS-Bench-201" in i.value for i in at.info)
+
+
+def test_without_data_the_page_says_which_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("SWAP_EXPLORER_DATA", str(tmp_path))
+    at = _page()
+    at.button(key="sm_start").click().run()
+    assert not at.exception, at.exception
+    assert any("Could not start SMASH" in e.value and "accuracy.csv is missing" in e.value for e in at.error), \
+        [e.value for e in at.error]

@@ -1,0 +1,218 @@
+"""The DARTS & perturbation page's run and figures: a first-order DARTS supernet on
+NAS-Bench-201 (`swap_core.oneshot.darts.train_supernet`) kept as a generator in
+`st.session_state` and advanced for at most BUDGET_S seconds per run of a fragment that reruns
+every REFRESH_S while it trains; then both selection rules (magnitude, Wang et al.'s
+perturbation) turn the trained supernet into one cell each."""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from swap_core import benchmarks, data, explorer
+from swap_core.oneshot import darts
+from swap_core.spaces.nb201 import OPS
+from swap_core.spaces.nb201_net import EDGES
+
+REFRESH_S, BUDGET_S = 1.0, 0.7
+RUN_KEY, CHOICE_KEY, BUDGET_KEY = "od_run", "od_choice", "od_budget_s"  # tests set od_budget_s = 0: one step per run
+ALPHA_MODES = {"learned (DARTS)": "learn", "uniform (α fixed)": "uniform"}
+EDGE_LABELS = [f"{src}→{dst}" for src, dst in EDGES]
+FAILURES = (ValueError, RuntimeError, data.DataSourceError, benchmarks.MissingDataError)
+
+EXPLAIN = """
+**DARTS** (Liu et al., ICLR 2019) makes the choice of an op differentiable. Every edge of the
+cell becomes a *mixed op*: all five candidate ops run, and their outputs are summed with
+weights softmax(α) of that edge. The supernet then learns two things in alternation
+(*bi-level* optimisation): the ops' weights **w** on training images, and the architecture
+parameters **α** (6 edges × 5 ops, shared by every cell) on validation images.
+
+**Magnitude selection** — DARTS' rule: on each edge keep the op with the largest α.
+
+**The skip-connect collapse** — a parameter-free `skip_connect` helps the supernet train
+fast, so its α grows on many edges; magnitude selection then returns a shallow cell of skips
+that trains badly on its own. Watch the skip-connect heatmap below.
+
+**Perturbation-based selection** (Wang et al., "Rethinking Architecture Selection in
+Differentiable NAS", ICLR 2021): α's magnitude need not say how much an op matters. Instead,
+edge by edge, remove each op from the trained supernet and measure the validation accuracy;
+keep the op whose removal hurts most, fix the edge to it, fine-tune briefly, go to the next
+edge. It even works with α fixed at uniform ("uniform (α fixed)": no α step at all).
+
+Both cells are then looked up in NAS-Bench-201, which trained every cell for 200 epochs.
+This supernet is tiny (a few hundred CIFAR-10 images at 16×16): the curves teach the
+mechanics, not the paper's numbers.
+"""
+
+
+@dataclass
+class DartsRun:
+    config: darts.DartsConfig
+    seed: int
+    generator: Iterator[darts.DartsState] | None
+    split: darts.Split
+    rows: list[dict] = field(default_factory=list)          # one per step
+    alphas: list[np.ndarray] = field(default_factory=list)  # α at the start and after each epoch
+    last: darts.DartsState | None = None
+    status: str = "running"  # running | stopped | done | failed
+    error: str = ""
+
+    @property
+    def total_steps(self) -> int:
+        return self.config.epochs * math.ceil(self.config.n_train / self.config.batch_size)
+
+    @property
+    def step(self) -> int:
+        return self.last.step if self.last else 0
+
+    @property
+    def trained(self) -> bool:
+        return self.last is not None and self.status in ("done", "stopped")
+
+
+def current_run() -> DartsRun | None:
+    return st.session_state.get(RUN_KEY)
+
+
+def start(config: darts.DartsConfig, seed: int) -> str | None:
+    """Load the images and make the generator; an error message instead when that fails."""
+    stop()
+    st.session_state.pop(CHOICE_KEY, None)
+    try:
+        split = darts.load_split(config.n_train, config.n_val, seed, config.source, config.input_size)
+    except FAILURES as error:
+        st.session_state.pop(RUN_KEY, None)
+        return f"{type(error).__name__}: {error}"
+    generator = darts.train_supernet(config, seed, split)
+    st.session_state[RUN_KEY] = DartsRun(config, seed, generator, split, alphas=[np.zeros((len(EDGES), len(OPS)))])
+    return None
+
+
+def stop() -> None:
+    run = current_run()
+    if run is not None and run.status == "running":
+        run.generator.close()
+        run.generator, run.status = None, "stopped"
+
+
+def advance(run: DartsRun, budget_s: float) -> None:
+    """Take steps for about `budget_s` seconds (at least one)."""
+    started = time.perf_counter()
+    while run.status == "running":
+        try:
+            state = next(run.generator)
+        except StopIteration:
+            run.status, run.generator = "done", None
+            break
+        except FAILURES as error:
+            run.status, run.error, run.generator = "failed", f"{type(error).__name__}: {error}", None
+            break
+        run.last = state
+        run.rows.append({"step": state.step, "epoch": state.epoch, "train_loss": state.train_loss,
+                         "train_accuracy": state.train_acc, "val_accuracy": state.val_acc})
+        if not math.isnan(state.val_acc):
+            run.alphas.append(state.alpha)
+        if state.done:
+            run.status, run.generator = "done", None
+        if time.perf_counter() - started >= budget_s:
+            break
+
+
+# --- tables -----------------------------------------------------------------------------------
+def softmax(alpha: np.ndarray) -> np.ndarray:
+    shifted = np.exp(alpha - alpha.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def history_frame(run: DartsRun) -> pd.DataFrame:
+    return pd.DataFrame(run.rows)
+
+
+def alpha_table(run: DartsRun) -> pd.DataFrame:
+    """α and softmax(α) per epoch (0 = before training), edge and op, long format."""
+    rows = [{"epoch": epoch, "edge": EDGE_LABELS[e], "op": op, "alpha": float(alpha[e, k]),
+             "weight": float(softmax(alpha)[e, k])}
+            for epoch, alpha in enumerate(run.alphas) for e in range(len(EDGES)) for k, op in enumerate(OPS)]
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Choice:
+    rule: str
+    arch: str
+    accuracy: float | None
+    seconds: float
+
+
+def choose(run: DartsRun) -> list[Choice]:
+    """Magnitude and perturbation selection on the run's supernet (a copy is fine-tuned)."""
+    chosen = []
+    for rule in ("magnitude", "perturbation"):
+        started = time.perf_counter()
+        if rule == "magnitude":
+            arch = darts.select_magnitude(run.last.alpha)
+        else:
+            arch, _ = darts.perturbation_select(copy.deepcopy(run.last.supernet), run.split, run.config, run.seed)
+        found = explorer.accuracy_of("nb201", "cifar10", arch)
+        chosen.append(Choice(rule, arch, found.value if found else None, time.perf_counter() - started))
+    return chosen
+
+
+def choices_table(chosen: list[Choice], run: DartsRun) -> pd.DataFrame:
+    return pd.DataFrame([{"selection": c.rule, "arch": c.arch, "nb201_cifar10_accuracy": c.accuracy,
+                          "alpha_mode": run.config.alpha, "epochs_trained": run.last.epoch, "seed": run.seed,
+                          "selection_seconds": round(c.seconds, 3)} for c in chosen])
+
+
+# --- figures ----------------------------------------------------------------------------------
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "font": {"size": 15}}
+
+
+def curve_figure(frame: pd.DataFrame) -> go.Figure:
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "accuracy (%)"))
+    validated = frame.dropna(subset=["val_accuracy"])
+    figure.add_trace(go.Scatter(x=frame["step"], y=frame["train_loss"], name="train loss", mode="lines"), 1, 1)
+    figure.add_trace(go.Scatter(x=frame["step"], y=frame["train_accuracy"], name="train accuracy (batch)",
+                                mode="lines"), 1, 2)
+    figure.add_trace(go.Scatter(x=validated["step"], y=validated["val_accuracy"], name="validation accuracy",
+                                mode="lines+markers"), 1, 2)
+    figure.update_xaxes(title_text="step")
+    figure.update_layout(height=320, legend={"orientation": "h", "y": -0.25}, **_LAYOUT)
+    return figure
+
+
+def alpha_now_figure(alpha: np.ndarray, step: int) -> go.Figure:
+    """softmax(α): edges × ops, the numbers written in the cells."""
+    weights = softmax(alpha)
+    figure = go.Figure(go.Heatmap(z=weights, x=list(OPS), y=EDGE_LABELS, colorscale="Blues", zmin=0,
+                                  zmax=max(0.5, float(weights.max())), texttemplate="%{z:.2f}", textfont={"size": 14},
+                                  colorbar={"title": "weight"}))
+    figure.update_yaxes(autorange="reversed", title_text="edge")
+    figure.update_layout(title=f"softmax(α) per edge at step {step}", height=340, **_LAYOUT)
+    return figure
+
+
+def skip_figure(alphas: list[np.ndarray]) -> go.Figure:
+    """The skip-connect weight of every edge after each epoch: the collapse, if it comes."""
+    skip = OPS.index("skip_connect")
+    weights = np.array([softmax(a)[:, skip] for a in alphas]).T  # edges × epochs
+    figure = go.Figure(go.Heatmap(z=weights, x=list(range(len(alphas))), y=EDGE_LABELS, colorscale="Oranges",
+                                  zmin=0, zmax=max(0.5, float(weights.max())), texttemplate="%{z:.2f}",
+                                  textfont={"size": 14}, colorbar={"title": "weight"}))
+    figure.update_xaxes(title_text="epoch (0 = start)", dtick=1)
+    figure.update_yaxes(autorange="reversed", title_text="edge")
+    figure.update_layout(title="skip_connect's weight per edge over the epochs (uniform = 0.2)", height=340, **_LAYOUT)
+    return figure
+
+
+__all__ = ["ALPHA_MODES", "BUDGET_S", "BUDGET_KEY", "CHOICE_KEY", "Choice", "DartsRun", "EXPLAIN", "REFRESH_S",
+           "advance", "alpha_now_figure", "alpha_table", "choices_table", "choose", "current_run", "curve_figure", "history_frame",
+           "skip_figure", "softmax", "start", "stop"]
