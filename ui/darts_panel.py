@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from ui.settings import close_generator
 from swap_core import benchmarks, data, explorer
 from swap_core.oneshot import darts
 from swap_core.spaces.nb201 import OPS
@@ -99,7 +100,7 @@ def start(config: darts.DartsConfig, seed: int) -> str | None:
 def stop() -> None:
     run = current_run()
     if run is not None and run.status == "running":
-        run.generator.close()
+        close_generator(run.generator)
         run.generator, run.status = None, "stopped"
 
 

@@ -28,7 +28,7 @@ from swap_core.search.base import Scorer
 from swap_core.spaces import get_space
 
 from . import cached
-from .settings import Settings
+from .settings import Settings, close_generator
 
 # The live fragment reruns every REFRESH_S and computes for at most BUDGET_S of it.
 REFRESH_S, BUDGET_S = 1.5, 0.8
@@ -207,18 +207,20 @@ def advance(run: SearchRun, budget_s: float | None = None) -> None:
     """Take states from the run's generator for about `budget_s` seconds (at least one)."""
     budget_s = st.session_state.get(BUDGET_KEY, BUDGET_S) if budget_s is None else budget_s
     started = time.perf_counter()
-    while run.status == "running":
+    while run.status == "running" and run.generator is not None:
         tick = time.perf_counter()
         try:
             state = next(run.generator)
         except StopIteration:
             state = None
         except Exception as error:  # noqa: BLE001 — any failure ends the run and is shown on the page
+            if run.status != "running":  # stopped meanwhile (Stop's callback closed the generator)
+                break
             run.status, run.error = "failed", f"{type(error).__name__}: {error}"
         run.compute_s += time.perf_counter() - tick
         if run.status == "failed":
             break
-        if state is None or state.done:
+        if (state is None or state.done) and run.status == "running":
             run.status = "done"
         if state is not None:
             run.state = state
@@ -252,7 +254,7 @@ def stop() -> None:
 def finish(run: SearchRun) -> bool:
     """Archive an ended run; start its next queued seed, if any. True when one started."""
     if run.generator is not None:
-        run.generator.close()
+        close_generator(run.generator)
         run.generator = None
     if run.state is not None:
         records().append(RunRecord(run.id, run.algo, run.label, run.seed, run.status, run.state.step,

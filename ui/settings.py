@@ -222,3 +222,15 @@ def current() -> Settings:
 def end_of_run() -> None:
     """app.py calls this after the page: the next run draws the sidebar afresh."""
     st.session_state.pop("settings", None)
+
+
+def close_generator(generator) -> None:
+    """Close a live run's generator from a button's callback. The callback can run while the
+    page's fragment, in the run this click interrupts, is still inside `next(generator)`
+    ("generator already executing"): then leave it; the fragment stops at its next state,
+    since the run's status is no longer "running", and the generator is dropped with it."""
+    try:
+        generator.close()
+    except ValueError:
+        pass
+

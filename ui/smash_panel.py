@@ -19,7 +19,7 @@ from swap_core import benchmarks, data, stats
 from swap_core.oneshot import smash
 
 from . import scoring
-from .settings import Settings
+from .settings import Settings, close_generator
 
 REFRESH_S, BUDGET_S = 1.0, 0.7
 RUN_KEY, BUDGET_KEY = "sm_run", "sm_budget_s"
@@ -78,7 +78,7 @@ def start(settings: Settings, steps: int, n_archs: int, seed: int) -> None:
 def stop() -> None:
     run = st.session_state.get(RUN_KEY)
     if isinstance(run, SmashRun) and run.status == "training":
-        run.generator.close()
+        close_generator(run.generator)
         run.status = "scoring" if run.history else "stopped"
     elif isinstance(run, SmashRun) and run.status == "scoring":
         run.status = "stopped"

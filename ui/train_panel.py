@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from swap_core import data, training
 
-from .settings import Settings, escape_markdown
+from .settings import Settings, close_generator, escape_markdown
 
 REFRESH_S, BUDGET_S = 1.0, 0.7
 RUN_KEY = "cd_train_run"
@@ -50,7 +50,7 @@ def _start(settings: Settings, epochs: int, images: int, lr: float) -> None:
 def _stop() -> None:
     run: TrainRun | None = st.session_state.get(RUN_KEY)
     if run is not None and run.status == "running":
-        run.generator.close()
+        close_generator(run.generator)
         run.status = "stopped"
 
 
