@@ -8,19 +8,14 @@ import streamlit as st
 from swap_core.oneshot import darts
 from ui import darts_panel as panel
 from ui.figures import cell_figures
-from ui.settings import current, escape_markdown, set_arch
+from ui.settings import current, escape_markdown, page_intro, require_space, set_arch
 
 settings = current()
-st.title("DARTS & perturbation")
-st.caption("Differentiable NAS on NAS-Bench-201 with a small supernet: watch α move (and skip-connect grow), "
-           "then compare the cell DARTS' magnitude rule picks with the one perturbation-based selection picks.")
-with st.expander("How do DARTS and perturbation-based selection work? (for students)", icon=":material/school:"):
-    st.markdown(panel.EXPLAIN)
-
-if settings.space_name != "nb201":
-    st.info(f"This page trains a NAS-Bench-201 supernet only; the sidebar's space is {settings.space.title}. "
-            "Pick NAS-Bench-201 in the sidebar to use it.", icon=":material/info:")
-    st.stop()
+page_intro("DARTS & perturbation",
+           "Differentiable NAS on NAS-Bench-201 with a small supernet: watch α move (and skip-connect grow), then "
+           "compare the cell DARTS' magnitude rule picks with the one perturbation-based selection picks.",
+           "How do DARTS and perturbation-based selection work?", panel.EXPLAIN)
+require_space(settings, "nb201", "This page trains a NAS-Bench-201 supernet")
 
 run = panel.current_run()
 running = run is not None and run.status == "running"

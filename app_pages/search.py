@@ -6,14 +6,12 @@ import streamlit as st
 from swap_core import explorer
 from swap_core.search import get_algorithm
 from ui import search_panel as panel, search_run
-from ui.settings import current, escape_markdown, set_arch
+from ui.settings import current, escape_markdown, page_intro, set_arch
 
 settings = current()
-st.title("Search")
-st.caption("Let an algorithm look for a good cell with a training-free objective, and watch it: the best cell so "
-           "far, its score and its benchmark accuracy, and the population it keeps — then compare searches.")
-with st.expander("How does a search work? (for students)", icon=":material/school:"):
-    st.markdown(panel.EXPLAIN)
+page_intro("Search", "Let an algorithm look for a good cell with a training-free objective, and watch it: the best "
+           "cell so far, its score and its benchmark accuracy, and the population it keeps — then compare searches.",
+           "How does a search work?", panel.EXPLAIN)
 
 pending = st.session_state.pop("se_start_pending", False)
 run = search_run.current_run()

@@ -53,3 +53,19 @@ def open_app(page: str | None = None, *, query: dict | None = None, state: dict 
 def metric_values(at) -> dict[str, str]:
     """Label -> shown value of every st.metric."""
     return {m.label: str(m.value) for m in at.metric}
+
+
+def counter(at, label: str = "Step") -> tuple[int, int]:
+    """A live run's "k of n" metric as (k, n)."""
+    done, total = metric_values(at)[label].split(" of ")
+    return int(done), int(total)
+
+
+def run_while_running(at, runs: int = 40):
+    """Rerun the page while its "Status" metric says running (a live run's fragment advances once per run)."""
+    for _ in range(runs):
+        if metric_values(at)["Status"] != "running":
+            break
+        at.run()
+        assert not at.exception, at.exception
+    return at

@@ -4,7 +4,7 @@ selection rules with their benchmark accuracy. 64–128 images and one or two ep
 test to seconds on a CPU; `od_budget_s` = 0 makes every page run take exactly one step."""
 import pytest
 import torch
-from conftest import metric_values, open_app
+from conftest import counter, metric_values, open_app, run_while_running
 
 PAGE = "app_pages/oneshot_darts.py"
 
@@ -22,22 +22,11 @@ def open_page(epochs: int = 1, images: int = 64, **state):
     return open_app(PAGE, state={"od_epochs": epochs, "od_images": images, "od_budget_s": 0.0, **state})
 
 
-def steps(at) -> tuple[int, int]:
-    done, total = metric_values(at)["Step"].split(" of ")
-    return int(done), int(total)
+steps = counter
 
 
 def status(at) -> str:
     return metric_values(at)["Status"]
-
-
-def run_until_done(at, runs: int = 10):
-    for _ in range(runs):
-        if status(at) != "running":
-            break
-        at.run()
-        assert not at.exception, at.exception
-    return at
 
 
 def test_page_runs_and_offers_start():
@@ -56,7 +45,7 @@ def test_start_advances_the_steps_and_reaches_done():
     assert (first, total) == (1, 4) and status(at) == "running"
     at.run()
     assert steps(at)[0] == 2
-    run_until_done(at)
+    run_while_running(at, runs=10)
     assert status(at) == "done" and steps(at) == (4, 4)
     assert metric_values(at)["Validation accuracy"].endswith("%")
     assert len(at.get("plotly_chart")) == 3  # curves, α now, skip-connect over epochs
@@ -79,7 +68,7 @@ def test_stop_freezes_the_step_count():
 def test_choose_the_cells_shows_both_cells_with_accuracies():
     at = open_page(od_alpha="learned (DARTS)")
     at.button(key="od_start").click().run()
-    run_until_done(at)
+    run_while_running(at, runs=10)
     assert status(at) == "done"
     at.button(key="od_choose").click().run()
     assert not at.exception, at.exception

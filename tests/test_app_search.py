@@ -6,7 +6,7 @@ state, so the tests can watch a run move step by step."""
 import math
 
 import pytest
-from conftest import metric_values, open_app, require_file
+from conftest import counter, metric_values, open_app, require_file, run_while_running
 
 from swap_core.proxies.swap import DEFAULT_MU, DEFAULT_SIGMA
 from swap_core.search import get_algorithm, list_algorithms
@@ -20,20 +20,11 @@ def open_page(evaluations: int = 12, **state):
 
 
 def steps(at) -> int:
-    return int(metric_values(at)["Evaluations"].split(" of ")[0])
+    return counter(at, "Evaluations")[0]
 
 
 def status(at) -> str:
     return metric_values(at)["Status"]
-
-
-def run_until_done(at, runs: int = 40):
-    for _ in range(runs):
-        if status(at) != "running":
-            break
-        at.run()
-        assert not at.exception, at.exception
-    return at
 
 
 def compared(at):
@@ -63,7 +54,7 @@ def test_start_advances_then_completes_and_joins_the_comparison():
     at.run()
     assert steps(at) > first  # each page run advances the search
     assert at.button(key="se_start").disabled  # one run at a time
-    run_until_done(at)
+    run_while_running(at)
     assert status(at) == "done" and steps(at) == 10
     values = metric_values(at)
     assert math.isfinite(float(values["Best score"].replace(",", "")))
@@ -99,7 +90,7 @@ def test_pause_keeps_the_search_and_resume_continues_it():
     at.button(key="se_resume").click().run()
     at.run()
     assert status(at) == "running" and steps(at) > paused
-    run_until_done(at)
+    run_while_running(at)
     assert steps(at) == 20  # the same generator went on: no evaluation repeated or lost
     assert compared(at)["evaluations"].tolist() == [20]
 
@@ -107,8 +98,8 @@ def test_pause_keeps_the_search_and_resume_continues_it():
 def test_several_seeds_run_one_after_another_and_are_compared():
     at = open_page(evaluations=10, se_repeats=2, se_seed=3)
     at.button(key="se_start").click().run()
-    run_until_done(at)  # the first seed ends; the second starts at once
-    run_until_done(at)
+    run_while_running(at)  # the first seed ends; the second starts at once
+    run_while_running(at)
     table = compared(at)
     assert table["seed"].tolist() == [3, 4] and table["status"].tolist() == ["done", "done"]
 
@@ -116,7 +107,7 @@ def test_several_seeds_run_one_after_another_and_are_compared():
 def test_results_download_and_open_the_best_in_the_cell_designer():
     at = open_page(evaluations=10)
     at.button(key="se_start").click().run()
-    run_until_done(at)
+    run_while_running(at)
     at.segmented_control(key="se_view").set_value("Results").run()
     results = at.dataframe[0].value
     assert len(results) == 10 and {"arch", "score", "params (M)", "accuracy"} <= set(results.columns)
@@ -133,7 +124,7 @@ def test_regularised_swap_takes_a_size_target_on_the_benchmark_network():
     assert at.number_input(key="se_mu").value == DEFAULT_MU and at.number_input(key="se_sigma").value == DEFAULT_SIGMA
     at.number_input(key="se_mu").set_value(500.0).run()
     at.button(key="se_start").click().run()
-    run_until_done(at)
+    run_while_running(at)
     assert status(at) == "done"
     assert compared(at)["search"][0] == "Random search · reg_swap (μ 500 k, σ 1e+06)"
     assert at.number_input(key="se_mu").value == 500.0  # locked while it ran, kept after
@@ -151,7 +142,7 @@ def test_the_tuned_regulariser_button_sets_mu_and_sigma():
 def test_an_efficiency_constraint_joins_the_objective():
     at = open_page(evaluations=10, se_constrained=True, se_cost="params", se_limit_params=0.5, se_mode="hard")
     at.button(key="se_start").click().run()
-    run_until_done(at)
+    run_while_running(at)
     assert status(at) == "done"
     assert compared(at)["search"][0] == "Random search · swap · params<=0.5 hard"
 
@@ -166,7 +157,7 @@ def test_every_algorithm_runs_to_the_end_on_the_page(algo):
     if info.objective:
         assert at.selectbox(key="se_objective").value == info.objective
     at.button(key="se_start").click().run()
-    run_until_done(at, runs=60)
+    run_while_running(at, runs=60)
     assert status(at) == "done", metric_values(at)
     assert len(at.get("plotly_chart")) >= 3  # best so far, population, best cell
     table = compared(at)
@@ -180,7 +171,7 @@ def test_without_a_truth_table_lookups_are_refused_and_proxies_still_search(monk
     assert "looks accuracies up in a benchmark table" in at.warning[0].value
     at.selectbox(key="se_algo").set_value("random").run()
     at.button(key="se_start").click().run()
-    run_until_done(at)
+    run_while_running(at)
     assert status(at) == "done" and metric_values(at)["Accuracy of the best"] == "—"
     assert len(at.get("plotly_chart")) >= 3  # best so far (score only), population, best cell
 

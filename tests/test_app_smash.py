@@ -1,17 +1,13 @@
 """The SMASH page (AppTest): Start trains the hypernetwork a step per fragment run, then scores the
 cells and ends with both scatters and their Spearman ρ; Stop freezes the step count; another
 search space or missing data is a message, not an exception."""
-from conftest import metric_values, open_app, require_file
+from conftest import counter, metric_values, open_app, require_file
 
 PAGE = "app_pages/oneshot_smash.py"
 
 
 def _page(query=None, **state):
     return open_app(PAGE, query=query, state={"sm_budget_s": 0.0, "sm_steps": 5, "sm_archs": 6, **state})
-
-
-def _step(at) -> int:
-    return int(metric_values(at)["Step"].split(" of ")[0])
 
 
 def test_page_runs():
@@ -26,13 +22,13 @@ def test_start_trains_then_ranks_with_a_rho():
     at = _page()
     at.button(key="sm_start").click().run()
     assert not at.exception, at.exception
-    steps = [_step(at)]
+    steps = [counter(at)[0]]
     for _ in range(20):
         if metric_values(at)["Status"] not in ("training", "scoring"):
             break
         at.run()
         assert not at.exception, at.exception
-        steps.append(_step(at))
+        steps.append(counter(at)[0])
     values = metric_values(at)
     assert steps == sorted(steps) and steps[-1] == 5 and values["Status"] == "done"
     assert float(values["Spearman ρ (SMASH)"]) == float(values["Spearman ρ (SMASH)"])  # a number
@@ -48,9 +44,9 @@ def test_stop_freezes_training():
     at.run()
     at.button(key="sm_stop").click().run()
     assert not at.exception, at.exception
-    stopped = _step(at)
+    stopped = counter(at)[0]
     at.run()
-    assert _step(at) == stopped < 200 and metric_values(at)["Status"] in ("scoring", "done")
+    assert counter(at)[0] == stopped < 200 and metric_values(at)["Status"] in ("scoring", "done")
 
 
 def test_another_space_shows_a_message():

@@ -1,7 +1,7 @@
 """The Cell Designer's "Train this cell" (AppTest): Start trains the current cell a little per
 fragment run and ends with a validation accuracy; Stop freezes the step count; a failure to
 load images is a message, not an exception."""
-from conftest import metric_values, open_app, require_file
+from conftest import counter, metric_values, open_app, require_file
 
 DESIGNER = "app_pages/cell_designer.py"
 
@@ -10,21 +10,17 @@ def _designer(**state):
     return open_app(DESIGNER, state={"cd_train_budget_s": 0.0, "cd_train_epochs": 1, "cd_train_images": 128, **state})
 
 
-def _step(at) -> int:
-    return int(metric_values(at)["Step"].split(" of ")[0])
-
-
 def test_train_this_cell_runs_to_a_validation_accuracy_and_exports_the_curve():
     require_file("cifar10_sample.npz")
     at = _designer()
     at.button(key="cd_train_start").click().run()
     assert not at.exception, at.exception
-    steps = [_step(at)]
+    steps = [counter(at)[0]]
     for _ in range(10):
         if metric_values(at)["Status"] != "running":
             break
         at.run()
-        steps.append(_step(at))
+        steps.append(counter(at)[0])
     assert steps == sorted(steps) and steps[-1] == 2  # 128 images, batch 64: 2 steps in one epoch
     values = metric_values(at)
     assert values["Status"] == "done" and values["Validation accuracy (here)"].endswith("%")
@@ -38,9 +34,9 @@ def test_stop_freezes_training():
     at.run()
     at.button(key="cd_train_stop").click().run()
     assert not at.exception, at.exception
-    stopped = _step(at)
+    stopped = counter(at)[0]
     at.run()
-    assert metric_values(at)["Status"] == "stopped" and _step(at) == stopped < 40
+    assert metric_values(at)["Status"] == "stopped" and counter(at)[0] == stopped < 40
 
 
 def test_without_images_the_panel_says_why(monkeypatch, tmp_path):

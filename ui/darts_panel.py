@@ -15,13 +15,15 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
+from scipy import special
 
-from ui.settings import close_generator
 from swap_core import benchmarks, data, explorer
 from swap_core.oneshot import darts
 from swap_core.spaces.nb201 import OPS
 from swap_core.spaces.nb201_net import EDGES
+
+from .figures import training_figure
+from .live import close_generator, error_with_type, take_states
 
 REFRESH_S, BUDGET_S = 1.0, 0.7
 RUN_KEY, CHOICE_KEY, BUDGET_KEY = "od_run", "od_choice", "od_budget_s"  # tests set od_budget_s = 0: one step per run
@@ -106,31 +108,25 @@ def stop() -> None:
 
 def advance(run: DartsRun, budget_s: float) -> None:
     """Take steps for about `budget_s` seconds (at least one)."""
-    started = time.perf_counter()
-    while run.status == "running":
-        try:
-            state = next(run.generator)
-        except StopIteration:
-            run.status, run.generator = "done", None
-            break
-        except FAILURES as error:
-            run.status, run.error, run.generator = "failed", f"{type(error).__name__}: {error}", None
-            break
+
+    def on_state(state: darts.DartsState) -> None:
         run.last = state
         run.rows.append({"step": state.step, "epoch": state.epoch, "train_loss": state.train_loss,
                          "train_accuracy": state.train_acc, "val_accuracy": state.val_acc})
         if not math.isnan(state.val_acc):
             run.alphas.append(state.alpha)
         if state.done:
-            run.status, run.generator = "done", None
-        if time.perf_counter() - started >= budget_s:
-            break
+            run.status = "done"
+
+    take_states(run, budget_s, on_state, failures=FAILURES, describe=error_with_type)
+    if run.status != "running":
+        run.generator = None  # done or failed: let the supernet's optimiser state go
 
 
 # --- tables -----------------------------------------------------------------------------------
 def softmax(alpha: np.ndarray) -> np.ndarray:
-    shifted = np.exp(alpha - alpha.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    """softmax(α) per edge (row)."""
+    return special.softmax(alpha, axis=1)
 
 
 def history_frame(run: DartsRun) -> pd.DataFrame:
@@ -178,16 +174,10 @@ _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "font": {"size": 15}}
 
 
 def curve_figure(frame: pd.DataFrame) -> go.Figure:
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "accuracy (%)"))
-    validated = frame.dropna(subset=["val_accuracy"])
-    figure.add_trace(go.Scatter(x=frame["step"], y=frame["train_loss"], name="train loss", mode="lines"), 1, 1)
-    figure.add_trace(go.Scatter(x=frame["step"], y=frame["train_accuracy"], name="train accuracy (batch)",
-                                mode="lines"), 1, 2)
-    figure.add_trace(go.Scatter(x=validated["step"], y=validated["val_accuracy"], name="validation accuracy",
-                                mode="lines+markers"), 1, 2)
-    figure.update_xaxes(title_text="step")
-    figure.update_layout(height=320, legend={"orientation": "h", "y": -0.25}, **_LAYOUT)
-    return figure
+    return training_figure(frame, [(1, "train_loss", "train loss", 1, "line"),
+                                   (2, "train_accuracy", "train accuracy (batch)", 1, "line"),
+                                   (2, "val_accuracy", "validation accuracy", 1, "points")],
+                           titles=("training loss", "accuracy (%)"))
 
 
 def alpha_now_figure(alpha: np.ndarray, step: int) -> go.Figure:

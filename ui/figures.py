@@ -10,6 +10,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 # One colour per op name (colour-blind-safe Okabe–Ito first, then Plotly's palette).
 _PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000",
@@ -142,3 +143,23 @@ def cell_figures(graph: nx.DiGraph, ops: list[str]) -> list[tuple[str, go.Figure
         sub = graph.subgraph([n for n, data in graph.nodes(data=True) if data.get("cell") == cell])
         parts.append((f"{cell} cell", cell_figure(sub, ops, title=f"{cell} cell")))
     return parts
+
+
+# (subplot 1 or 2, column, legend name, scale, style): style "line"; "points" for a column
+# measured now and then (its NaN rows dropped, drawn with markers); "faint" for a noisy line.
+Curve = tuple[int, str, str, float, str]
+
+
+def training_figure(frame, curves: list[Curve], titles: tuple[str, str] = ("loss", "accuracy (%)"),
+                    x_title: str = "step", legend_y: float = -0.25) -> go.Figure:
+    """A live training curve: loss on the left, accuracy on the right, against `frame["step"]`."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=titles)
+    for column_index, column, name, scale, style in curves:
+        rows = frame.dropna(subset=[column]) if style == "points" else frame
+        extra = {"line": {"width": 1}, "opacity": 0.4} if style == "faint" else {}
+        figure.add_trace(go.Scatter(x=rows["step"], y=scale * rows[column], name=name,
+                                    mode="lines+markers" if style == "points" else "lines", **extra), 1, column_index)
+    figure.update_xaxes(title_text=x_title)
+    figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10}, font={"size": 15},
+                         legend={"orientation": "h", "y": legend_y})
+    return figure

@@ -11,7 +11,6 @@ fragment run is still busy would interrupt it unseen. The objective is built in 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +27,8 @@ from swap_core.search.base import Scorer
 from swap_core.spaces import get_space
 
 from . import cached
-from .settings import Settings, close_generator
+from .live import close_generator, error_with_type, take_states
+from .settings import Settings
 
 # The live fragment reruns every REFRESH_S and computes for at most BUDGET_S of it.
 REFRESH_S, BUDGET_S = 1.5, 0.8
@@ -206,29 +206,17 @@ def start(settings: Settings, algo: str, objective: str | None, objective_option
 def advance(run: SearchRun, budget_s: float | None = None) -> None:
     """Take states from the run's generator for about `budget_s` seconds (at least one)."""
     budget_s = st.session_state.get(BUDGET_KEY, BUDGET_S) if budget_s is None else budget_s
-    started = time.perf_counter()
-    while run.status == "running" and run.generator is not None:
-        tick = time.perf_counter()
-        try:
-            state = next(run.generator)
-        except StopIteration:
-            state = None
-        except Exception as error:  # noqa: BLE001 — any failure ends the run and is shown on the page
-            if run.status != "running":  # stopped meanwhile (Stop's callback closed the generator)
-                break
-            run.status, run.error = "failed", f"{type(error).__name__}: {error}"
-        run.compute_s += time.perf_counter() - tick
-        if run.status == "failed":
-            break
-        if (state is None or state.done) and run.status == "running":
+
+    def on_state(state: SearchState) -> None:
+        if state.done and run.status == "running":
             run.status = "done"
-        if state is not None:
-            run.state = state
-            best = state.best
-            run.trace.append((state.step, best.score if best else math.nan,
-                              best.accuracy if best else math.nan, best.arch if best else ""))
-        if time.perf_counter() - started >= budget_s:
-            break
+        run.state = state
+        best = state.best
+        run.trace.append((state.step, best.score if best else math.nan, best.accuracy if best else math.nan,
+                          best.arch if best else ""))
+
+    # any failure ends the run and is shown on the page
+    run.compute_s += take_states(run, budget_s, on_state, failures=(Exception,), describe=error_with_type)
 
 
 def pause() -> None:

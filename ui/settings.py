@@ -224,13 +224,18 @@ def end_of_run() -> None:
     st.session_state.pop("settings", None)
 
 
-def close_generator(generator) -> None:
-    """Close a live run's generator from a button's callback. The callback can run while the
-    page's fragment, in the run this click interrupts, is still inside `next(generator)`
-    ("generator already executing"): then leave it; the fragment stops at its next state,
-    since the run's status is no longer "running", and the generator is dropped with it."""
-    try:
-        generator.close()
-    except ValueError:
-        pass
+def page_intro(title: str, caption: str, question: str, explanation: str) -> None:
+    """A page's title, one-line caption and its explanation for students behind an expander."""
+    st.title(title)
+    st.caption(caption)
+    with st.expander(f"{question} (for students)", icon=":material/school:"):
+        st.markdown(explanation)
+
+
+def require_space(settings: Settings, space: str, what: str) -> None:
+    """Stop the page, with a note, unless the sidebar's search space is `space`."""
+    if settings.space_name != space:
+        st.info(f"{what} only; the sidebar's search space is **{settings.space.title}**. Choose "
+                f"{get_space(space).title} in the sidebar to use this page.", icon=":material/info:")
+        st.stop()
 

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from swap_core import benchmarks, data, stats
 from swap_core.oneshot import smash
 
 from . import scoring
-from .settings import Settings, close_generator
+from .figures import training_figure
+from .live import close_generator, take_states
+from .settings import Settings
 
 REFRESH_S, BUDGET_S = 1.0, 0.7
 RUN_KEY, BUDGET_KEY = "sm_run", "sm_budget_s"
@@ -92,20 +93,20 @@ def _swap(settings: Settings, arch: str) -> float:
 def advance(run: SmashRun, budget_s: float) -> None:
     """Train, then score, until `budget_s` has passed (at least one step or one cell)."""
     started = time.perf_counter()
-    while run.active:
+    if run.status == "training":
+        take_states(run, budget_s, run.history.append, active="training", exhausted="scoring")
+        if time.perf_counter() - started >= budget_s:
+            return
+    while run.status == "scoring":
+        arch = run.archs[len(run.smash)]
         try:
-            if run.status == "training":
-                run.history.append(next(run.generator))
-            else:
-                arch = run.archs[len(run.smash)]
-                run.smash += smash.smash_scores(run.model, [arch], run.val.images, run.val.labels)
-                run.swap.append(_swap(run.settings, arch))
-                if len(run.smash) == len(run.archs):
-                    run.status = "done"
-        except StopIteration:
-            run.status = "scoring"
+            run.smash += smash.smash_scores(run.model, [arch], run.val.images, run.val.labels)
+            run.swap.append(_swap(run.settings, arch))
         except (RuntimeError, ValueError) as error:
             run.status, run.error = "failed", str(error)
+            break
+        if len(run.smash) == len(run.archs):
+            run.status = "done"
         if time.perf_counter() - started >= budget_s:
             break
 
@@ -123,16 +124,11 @@ def results_frame(run: SmashRun) -> pd.DataFrame:
 
 
 def curve_figure(frame: pd.DataFrame) -> go.Figure:
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("loss", "training accuracy (%)"))
-    figure.add_trace(go.Scatter(x=frame["step"], y=frame["loss"], name="minibatch loss", mode="lines",
-                                line={"width": 1}, opacity=0.4), 1, 1)
-    figure.add_trace(go.Scatter(x=frame["step"], y=frame["running_loss"], name="running loss", mode="lines"), 1, 1)
-    figure.add_trace(go.Scatter(x=frame["step"], y=100 * frame["running_accuracy"], name="running accuracy",
-                                mode="lines"), 1, 2)
-    figure.update_xaxes(title_text="step (one random cell each)")
-    figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10}, font={"size": 15},
-                         legend={"orientation": "h", "y": -0.3})
-    return figure
+    return training_figure(frame, [(1, "loss", "minibatch loss", 1, "faint"),
+                                   (1, "running_loss", "running loss", 1, "line"),
+                                   (2, "running_accuracy", "running accuracy", 100, "line")],
+                           titles=("loss", "training accuracy (%)"), x_title="step (one random cell each)",
+                           legend_y=-0.3)
 
 
 def rho(frame: pd.DataFrame, column: str) -> dict:

@@ -5,18 +5,18 @@ for at most BUDGET_S seconds per run of a fragment that reruns every REFRESH_S w
 Stop ends it at once and keeps what was measured."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from collections.abc import Iterator
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from swap_core import data, training
 
-from .settings import Settings, close_generator, escape_markdown
+from .figures import training_figure
+from .live import close_generator, take_states
+from .settings import Settings, escape_markdown
 
 REFRESH_S, BUDGET_S = 1.0, 0.7
 RUN_KEY = "cd_train_run"
@@ -55,16 +55,7 @@ def _stop() -> None:
 
 
 def _advance(run: TrainRun, budget_s: float) -> None:
-    start = time.perf_counter()
-    while run.status == "running":
-        try:
-            run.history.append(next(run.generator))
-        except StopIteration:
-            run.status = "done"
-        except (RuntimeError, ValueError) as error:  # e.g. out of memory on a big network
-            run.status, run.error = "failed", str(error)
-        if time.perf_counter() - start >= budget_s:
-            break
+    take_states(run, budget_s, run.history.append)  # failures: e.g. out of memory on a big network
 
 
 def history_frame(history: list[training.TrainState]) -> pd.DataFrame:
@@ -74,19 +65,10 @@ def history_frame(history: list[training.TrainState]) -> pd.DataFrame:
 
 
 def curve_figure(frame: pd.DataFrame) -> go.Figure:
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy (%)"))
-    validated = frame.dropna(subset=["val_accuracy"])
-    figure.add_trace(go.Scatter(x=frame["step"], y=frame["train_loss"], name="train loss", mode="lines"), 1, 1)
-    figure.add_trace(go.Scatter(x=validated["step"], y=validated["val_loss"], name="validation loss",
-                                mode="lines+markers"), 1, 1)
-    figure.add_trace(go.Scatter(x=frame["step"], y=100 * frame["train_accuracy"], name="train accuracy",
-                                mode="lines"), 1, 2)
-    figure.add_trace(go.Scatter(x=validated["step"], y=100 * validated["val_accuracy"], name="validation accuracy",
-                                mode="lines+markers"), 1, 2)
-    figure.update_xaxes(title_text="step")
-    figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10}, font={"size": 15},
-                         legend={"orientation": "h", "y": -0.25})
-    return figure
+    return training_figure(frame, [(1, "train_loss", "train loss", 1, "line"),
+                                   (1, "val_loss", "validation loss", 1, "points"),
+                                   (2, "train_accuracy", "train accuracy", 100, "line"),
+                                   (2, "val_accuracy", "validation accuracy", 100, "points")])
 
 
 def train_panel(settings: Settings, proxy: tuple[str, float], benchmark: float | None) -> None:

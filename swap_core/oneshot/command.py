@@ -16,6 +16,7 @@ import json
 import math
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ..progress import ProgressBar
@@ -31,7 +32,7 @@ def _write(result: dict, out: str | None) -> None:
         print(f"wrote {path}", file=sys.stderr)
 
 
-def _bar_progress() -> callable:
+def _bar_progress() -> Callable[..., None]:
     bars: dict = {}
 
     def progress(stage, *counts) -> None:

@@ -44,6 +44,7 @@ import torch.nn.functional as F
 
 from .. import benchmarks
 from ..data import Batch, load_batch
+from ..explorer import sample_architectures
 from ..spaces import get_space
 from ..spaces.nb201 import EDGES, OPS, NB201Arch
 from ..stats import rank_correlation
@@ -276,11 +277,7 @@ def distinct_archs(n: int, seed: int) -> list[NB201Arch]:
     """`n` distinct NB201 cells, sampled in order with `random.Random(seed)`."""
     if not 1 <= n <= len(OPS) ** len(EDGES):
         raise ValueError(f"n_archs must be in [1, {len(OPS) ** len(EDGES)}], got {n}")
-    space, rng, found = get_space("nb201"), random.Random(seed), {}
-    while len(found) < n:
-        arch = space.sample(rng)
-        found.setdefault(arch.to_str(), arch)
-    return list(found.values())
+    return [NB201Arch.from_str(arch) for arch in sample_architectures(get_space("nb201"), n, seed)]
 
 
 def smash_experiment(n_archs: int = 100, seed: int = 0, steps: int = DEFAULTS["steps"], *,

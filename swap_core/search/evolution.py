@@ -28,6 +28,7 @@ from collections.abc import Iterator
 
 from ..spaces import SearchSpace
 from .base import Budget, Evaluation, SearchGenerator, SearchState, best_of, finished, score_key
+from .random_search import score_random
 
 
 def _trained_state(budget: Budget, population, trained: list[Evaluation]) -> SearchState:
@@ -64,19 +65,6 @@ def rea(space: SearchSpace, budget: Budget, evaluations: int, seed: int = 0, *, 
     yield finished(_trained_state(budget, queue, trained))
 
 
-def score_random(space: SearchSpace, budget: Budget, evaluations: int, rng: random.Random) -> Iterator[SearchState]:
-    """Score `evaluations` distinct random architectures with the objective."""
-    seen: set[str] = set()
-    attempts = 0
-    while budget.proxy_evaluations < evaluations and attempts < 100 * evaluations:
-        attempts += 1
-        arch = space.sample(rng).to_str()
-        if arch not in seen:
-            seen.add(arch)
-            budget.score(arch)
-            yield budget.state(budget.history, best_of(budget.history))
-
-
 def area(space: SearchSpace, budget: Budget, evaluations: int, seed: int = 0, *, population: int = 10,
          sample_size: int = 3, lookups: int = 100) -> SearchGenerator:
     """AREA: `evaluations` proxy scores, the top `population` trained, REA to `lookups` trainings."""
@@ -98,4 +86,4 @@ def area(space: SearchSpace, budget: Budget, evaluations: int, seed: int = 0, *,
     yield finished(budget.state(queue, best))
 
 
-__all__ = ["aging_evolution", "area", "rea", "score_random"]
+__all__ = ["aging_evolution", "area", "rea"]

@@ -30,7 +30,7 @@ from scipy.stats import norm
 
 from ..spaces import SearchSpace
 from .base import Budget, Evaluation, SearchGenerator, best_of, finished
-from .evolution import score_random
+from .random_search import score_random
 
 LENGTH_SCALES = (0.05, 0.1, 0.2, 0.4, 0.8)
 NOISE = 1e-4  # GP noise variance on standardised accuracies (duplicate picks give equal y)
