@@ -79,32 +79,64 @@ def live() -> None:
 live()
 
 run = panel.current_run()
+selection = panel.current_selection(run)
+selecting = selection is not None and selection.status == "running"
 if run is not None and run.trained:
     st.subheader("Choose the cells")
-    st.caption("Magnitude: argmax α per edge (instant). Perturbation: remove each op in turn, keep the one whose "
-               "removal hurts the validation accuracy most, fine-tune, next edge (a few seconds).")
-    if st.button("Choose the cells", icon=":material/call_split:", type="primary", key="od_choose"):
-        try:
-            with st.spinner("Magnitude selection, then perturbation selection edge by edge…"):
-                st.session_state[panel.CHOICE_KEY] = (id(run), panel.choose(run))
-        except panel.FAILURES as error:
-            st.error(f"Selection failed: {escape_markdown(f'{type(error).__name__}: {error}')}")
-    stored = st.session_state.get(panel.CHOICE_KEY)
-    if stored and stored[0] == id(run):
-        chosen = stored[1]
-        if run.config.alpha == "uniform":
-            st.caption("α never moved (uniform mode): magnitude selection has nothing to go by and takes the first op.")
-        space = settings.space
-        for column, choice in zip(st.columns(len(chosen)), chosen):
-            with column:
-                st.markdown(f"**{choice.rule.capitalize()} selection**")
-                st.metric("NAS-Bench-201 CIFAR-10 accuracy",
-                          "—" if choice.accuracy is None else f"{choice.accuracy:.2f} %")
-                for title, figure in cell_figures(space.graph(choice.arch), list(space.ops)):
-                    st.plotly_chart(figure, key=f"od_cell_{choice.rule}_{title}")
-                st.code(choice.arch, language=None)
-                if st.button("Open in the Cell Designer", icon=":material/account_tree:", key=f"od_open_{choice.rule}"):
-                    set_arch(choice.arch)
-                    st.switch_page("app_pages/cell_designer.py")
-        st.download_button("Download the chosen cells (CSV)", panel.choices_table(chosen, run).to_csv(index=False),
-                           "darts_chosen_cells.csv", "text/csv", icon=":material/download:", key="od_cells_csv")
+    st.caption("Magnitude: argmax α per edge (instant). Perturbation: on each edge in turn remove each op, keep the "
+               "one whose removal hurts the validation accuracy most, fine-tune, next edge (30 validation passes, "
+               f"{run.config.threads} torch thread{'s' if run.config.threads > 1 else ''} as the command line, so "
+               "the same seed picks the same cell).")
+    buttons = st.columns([3, 2, 5], vertical_alignment="bottom")
+    buttons[0].button("Choose the cells", icon=":material/call_split:", type="primary", key="od_choose",
+                      width="stretch", disabled=selecting, on_click=panel.start_selection, args=(run,))
+    buttons[1].button("Stop", icon=":material/stop:", key="od_choose_stop", width="stretch", disabled=not selecting,
+                      on_click=panel.stop_selection)
+
+
+@st.fragment(run_every=panel.REFRESH_S if selecting else None)
+def perturbation_progress() -> None:
+    selection = panel.current_selection(panel.current_run())
+    if selection is None:
+        return
+    if selection.status == "running":
+        panel.advance_selection(selection, st.session_state.get(panel.BUDGET_KEY, panel.BUDGET_S))
+    done, total = selection.trials
+    decided = len(selection.last.decisions) if selection.last else 0
+    words = {"running": "removing ops one at a time", "done": "done", "stopped": "stopped: no cell chosen",
+             "failed": "failed"}[selection.status]
+    st.progress(done / total, text=f"Perturbation selection: {words} — validation pass {done} of {total}, "
+                                   f"{decided} of {len(panel.EDGE_LABELS)} edges decided")
+    if selection.error:
+        st.error(f"Selection failed: {escape_markdown(selection.error)}")
+    table = panel.decisions_table(selection)
+    if len(table):
+        st.caption("Validation accuracy (%) of the supernet with each op removed from the edge; the kept op is the "
+                   "one whose removal hurts most. Edges are decided in this (seeded, random) order.")
+        st.dataframe(table, hide_index=True, key="od_decisions")
+    if selection.status != "running" and selecting:
+        st.rerun()  # the whole page: the perturbation cell drawn, the buttons updated
+
+
+if selection is not None:
+    space = settings.space
+    if run.config.alpha == "uniform":
+        st.caption("α never moved (uniform mode): magnitude selection has nothing to go by and takes the first op.")
+    chosen = {choice.rule: choice for choice in selection.choices}
+    for column, rule in zip(st.columns(2), ("magnitude", "perturbation")):
+        with column:
+            st.markdown(f"**{rule.capitalize()} selection**")
+            choice = chosen.get(rule)
+            if choice is None:
+                st.caption("choosing…" if selecting else "no cell: selection did not finish")
+                continue
+            st.metric("NAS-Bench-201 CIFAR-10 accuracy", "—" if choice.accuracy is None else f"{choice.accuracy:.2f} %")
+            for title, figure in cell_figures(space.graph(choice.arch), list(space.ops)):
+                st.plotly_chart(figure, key=f"od_cell_{choice.rule}_{title}")
+            st.code(choice.arch, language=None)
+            if st.button("Open in the Cell Designer", icon=":material/account_tree:", key=f"od_open_{choice.rule}"):
+                set_arch(choice.arch)
+                st.switch_page("app_pages/cell_designer.py")
+    perturbation_progress()
+    st.download_button("Download the chosen cells (CSV)", panel.choices_table(selection.choices, run).to_csv(index=False),
+                       "darts_chosen_cells.csv", "text/csv", icon=":material/download:", key="od_cells_csv")

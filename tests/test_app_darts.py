@@ -6,6 +6,8 @@ import pytest
 import torch
 from conftest import counter, metric_values, open_app, run_while_running
 
+from swap_core.spaces.nb201 import OPS
+
 PAGE = "app_pages/oneshot_darts.py"
 
 
@@ -65,23 +67,54 @@ def test_stop_freezes_the_step_count():
     assert at.button(key="od_choose")  # a stopped supernet can still be used
 
 
-def test_choose_the_cells_shows_both_cells_with_accuracies():
+def progress_text(at) -> str:
+    return at.get("progress")[0].proto.text
+
+
+def trained_page():
     at = open_page(od_alpha="learned (DARTS)")
     at.button(key="od_start").click().run()
     run_while_running(at, runs=10)
     assert status(at) == "done"
-    at.button(key="od_choose").click().run()
+    return at
+
+
+def test_choose_the_cells_shows_progress_then_both_cells_with_accuracies():
+    at = trained_page()
+    at.button(key="od_choose").click().run()  # one validation pass per page run (od_budget_s = 0)
     assert not at.exception, at.exception
-    values = metric_values(at)
+    assert "validation pass 1 of 30" in progress_text(at) and at.button(key="od_choose").disabled
+    assert len([m for m in at.metric if m.label == "NAS-Bench-201 CIFAR-10 accuracy"]) == 1  # magnitude at once
+    at.session_state["od_budget_s"] = 1.0
+    for _ in range(40):
+        if "done" in progress_text(at):
+            break
+        at.run()
+        assert not at.exception, at.exception
+    assert "done — validation pass 30 of 30, 6 of 6 edges decided" in progress_text(at)
     accuracy = [m.value for m in at.metric if m.label == "NAS-Bench-201 CIFAR-10 accuracy"]
-    assert len(accuracy) == 2, values
-    assert all(a == "—" or a.endswith("%") for a in accuracy)
+    assert len(accuracy) == 2 and all(a == "—" or a.endswith("%") for a in accuracy)
+    decisions = at.dataframe[0].value
+    assert len(decisions) == 6 and set(decisions["kept"]) <= set(OPS)
     assert len(at.get("plotly_chart")) == 3 + 2
-    assert at.button(key="od_open_magnitude") and at.button(key="od_open_perturbation")
+    assert at.button(key="od_choose_stop").disabled and not at.button(key="od_choose").disabled
     assert len(at.get("download_button")) == 2
     at.button(key="od_open_perturbation").click().run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Cell Designer"
+
+
+def test_stop_ends_perturbation_selection_without_a_cell():
+    at = trained_page()
+    at.button(key="od_choose").click().run()
+    at.button(key="od_choose_stop").click().run()
+    assert not at.exception, at.exception
+    text = progress_text(at)
+    assert "stopped" in text and "of 30" in text
+    at.run()
+    assert progress_text(at) == text  # nothing more ran
+    assert len([m for m in at.metric if m.label == "NAS-Bench-201 CIFAR-10 accuracy"]) == 1  # magnitude only
+    assert not at.button(key="od_choose").disabled  # it can be chosen again
 
 
 def test_another_space_is_told_to_switch():

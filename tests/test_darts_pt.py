@@ -83,6 +83,42 @@ def test_perturbation_keeps_the_op_whose_removal_hurts_most():
         darts.select_by_perturbation(val_accuracy, [0, 1, 2])
 
 
+def test_perturbation_steps_report_progress_and_can_stop():
+    harm = np.arange(30, dtype=float).reshape(6, 5)  # the last op of each edge hurts most when removed
+    states = list(darts.perturbation_steps(lambda mask: 90.0 - float((harm * ~mask).sum()), [2, 0, 1, 3, 4, 5]))
+    assert len(states) == 30 + 6  # one per validation pass, one per decided edge
+    assert [s.trials for s in states] == sorted(s.trials for s in states) and states[-1].trials == 30
+    assert all(s.total_trials == 30 for s in states)
+    assert [s.done for s in states] == [False] * 35 + [True]
+    assert [len(s.decisions) for s in states[:6]] == [0, 0, 0, 0, 0, 1] and states[0].edge == 2
+    assert states[-1].arch == NB201Arch((OPS[-1],) * 6).to_str()
+    calls = []
+    steps = darts.perturbation_steps(lambda mask: calls.append(1) or 50.0, list(range(6)))
+    next(steps), next(steps)
+    steps.close()  # stopping after two trials runs nothing more
+    assert len(calls) == 2
+    with pytest.raises(ValueError, match="permutation"):
+        darts.perturbation_steps(lambda mask: 0.0, [0, 0, 1, 2, 3, 4])
+
+
+def test_runs_use_the_configured_thread_count_and_restore_the_callers(monkeypatch):
+    """A run's numbers depend on torch's thread count, so training and selection run with
+    `config.threads` whatever the caller's count is, and give the caller's count back between steps."""
+    split = tiny_split()
+    seen = []
+    caller = torch.get_num_threads()
+    config = darts.DartsConfig(**{**vars(TINY), "threads": 2 if caller == 1 else 1})
+    training = darts.train_supernet(config, 0, split)
+    state = next(training)
+    state.supernet.stem.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+    for state in training:
+        assert torch.get_num_threads() == caller
+    arch, _ = darts.perturbation_select(state.supernet, split, config, 0)
+    assert seen and set(seen) == {config.threads} and torch.get_num_threads() == caller
+    with pytest.raises(ValueError, match="threads"):
+        darts.DartsConfig(threads=0)
+
+
 def test_same_seed_same_run():
     split = tiny_split()
     a = [(s.train_loss, s.alpha) for s in darts.train_supernet(TINY, 7, split)]

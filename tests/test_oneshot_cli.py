@@ -11,7 +11,9 @@ def test_oneshot_darts_writes_one_run_per_selection_and_seed(tmp_path, capsys):
     out = tmp_path / "darts.json"
     assert main(["oneshot", "darts", "--selection", "magnitude,perturbation", "--seeds", "0", "--epochs", "1",
                  "--channels", "4", "--out", str(out)]) == 0
-    runs = json.loads(out.read_text())["runs"]
+    result = json.loads(out.read_text())
+    runs = result["runs"]
+    assert result["config"]["threads"] == 1  # the default, recorded: results depend on it
     assert [(r["selection"], r["seed"]) for r in runs] == [("magnitude", 0), ("perturbation", 0)]
     assert all({"arch", "accuracy", "seconds"} <= set(r) and r["arch"].startswith("|") for r in runs)
     assert all(50 < r["accuracy"] < 95 for r in runs)  # a real NB201 cell's benchmark accuracy
@@ -31,3 +33,10 @@ def test_oneshot_smash_writes_scores_and_spearman(tmp_path, capsys):
 def test_oneshot_bad_selection_is_a_clear_error(capsys):
     assert main(["oneshot", "darts", "--selection", "bogus", "--epochs", "1"]) == 2
     assert "bogus" in capsys.readouterr().err
+
+
+def test_oneshot_bad_thread_count_is_a_clear_error(capsys):
+    assert main(["oneshot", "smash", "--threads", "0", "--archs", "2", "--steps", "1"]) == 2
+    assert "threads must be a whole number" in capsys.readouterr().err
+    assert main(["oneshot", "darts", "--threads", "-1", "--epochs", "1"]) == 2
+    assert "threads" in capsys.readouterr().err

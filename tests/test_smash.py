@@ -57,6 +57,23 @@ def test_training_is_deterministic_for_a_seed():
     assert [s.step for s in states] == [1, 2, 3, 4] and states[-1].done
 
 
+def test_training_and_scoring_use_the_given_thread_count():
+    """Results depend on torch's thread count, so each step runs with `threads` and the caller's
+    count is given back between steps."""
+    images, labels = noise(16)
+    caller = torch.get_num_threads()
+    threads = 2 if caller == 1 else 1
+    model = SmashNetwork(channels=4, hidden=16)
+    seen = []
+    model.stem.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+    for _ in smash_training(model, images, labels, steps=3, batch_size=8, threads=threads):
+        assert torch.get_num_threads() == caller
+    smash_scores(model, distinct_archs(2, seed=0), images, labels, batch_size=8, threads=threads)
+    assert len(seen) == 3 + 2 * 2 and set(seen) == {threads} and torch.get_num_threads() == caller
+    with pytest.raises(ValueError, match="threads"):
+        smash_training(model, images, labels, steps=2, batch_size=8, threads=0)
+
+
 def test_loss_falls_on_a_small_cifar_subset():
     require_file("cifar10_sample.npz")
     train, _ = smash_data(n_train=64, n_val=2, seed=0)
@@ -99,7 +116,7 @@ def test_experiment_returns_the_documented_keys():
     result = smash_experiment(n_archs=4, seed=0, steps=3, channels=4, hidden=8, batch_size=8, n_train=32, n_val=16,
                               progress=lambda phase, done, total: calls.append((phase, done, total)))
     assert {"archs", "spearman", "seconds", "steps", "train_curve"} <= set(result)
-    assert len(result["archs"]) == 4 and result["steps"] == 3
+    assert len(result["archs"]) == 4 and result["steps"] == 3 and result["settings"]["threads"] == 1
     row = result["archs"][0]
     assert set(row) == {"arch", "smash_accuracy", "benchmark_accuracy"}
     assert 0 <= row["smash_accuracy"] <= 1 and 0 < row["benchmark_accuracy"] <= 100

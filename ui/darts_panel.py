@@ -88,6 +88,7 @@ def current_run() -> DartsRun | None:
 def start(config: darts.DartsConfig, seed: int) -> str | None:
     """Load the images and make the generator; an error message instead when that fails."""
     stop()
+    stop_selection()
     st.session_state.pop(CHOICE_KEY, None)
     try:
         split = darts.load_split(config.n_train, config.n_val, seed, config.source, config.input_size)
@@ -149,24 +150,75 @@ class Choice:
     seconds: float
 
 
-def choose(run: DartsRun) -> list[Choice]:
-    """Magnitude and perturbation selection on the run's supernet (a copy is fine-tuned)."""
-    chosen = []
-    for rule in ("magnitude", "perturbation"):
-        started = time.perf_counter()
-        if rule == "magnitude":
-            arch = darts.select_magnitude(run.last.alpha)
-        else:
-            arch, _ = darts.perturbation_select(copy.deepcopy(run.last.supernet), run.split, run.config, run.seed)
-        found = explorer.accuracy_of("nb201", "cifar10", arch)
-        chosen.append(Choice(rule, arch, found.value if found else None, time.perf_counter() - started))
-    return chosen
+def _choice(rule: str, arch: str, seconds: float) -> Choice:
+    found = explorer.accuracy_of("nb201", "cifar10", arch)
+    return Choice(rule, arch, found.value if found else None, seconds)
+
+
+@dataclass
+class Selection:
+    """Both rules on one trained supernet: magnitude at once, perturbation live (a generator of
+    `darts.PerturbationState` over a copy of the supernet, so the run's own stays as trained)."""
+
+    run_id: int
+    choices: list[Choice]                     # magnitude, then perturbation once it is done
+    generator: Iterator[darts.PerturbationState] | None
+    last: darts.PerturbationState | None = None
+    status: str = "running"                   # running | stopped | done | failed
+    error: str = ""
+
+    @property
+    def trials(self) -> tuple[int, int]:
+        return (self.last.trials, self.last.total_trials) if self.last else (0, len(EDGES) * len(OPS))
+
+
+def current_selection(run: DartsRun | None) -> Selection | None:
+    """The selection made on `run`'s supernet, if any (a new run forgets the old selection)."""
+    selection = st.session_state.get(CHOICE_KEY)
+    return selection if run is not None and isinstance(selection, Selection) and selection.run_id == id(run) else None
+
+
+def start_selection(run: DartsRun) -> None:
+    """Magnitude selection now; perturbation selection starts on a copy of the supernet."""
+    stop_selection()
+    started = time.perf_counter()
+    magnitude = _choice("magnitude", darts.select_magnitude(run.last.alpha), time.perf_counter() - started)
+    generator = darts.perturbation_run(copy.deepcopy(run.last.supernet), run.split, run.config, run.seed)
+    st.session_state[CHOICE_KEY] = Selection(id(run), [magnitude], generator)
+
+
+def stop_selection() -> None:
+    selection = st.session_state.get(CHOICE_KEY)
+    if isinstance(selection, Selection) and selection.status == "running":
+        close_generator(selection.generator)
+        selection.generator, selection.status = None, "stopped"
+
+
+def advance_selection(selection: Selection, budget_s: float) -> None:
+    """Perturbation trials for about `budget_s` seconds (at least one)."""
+
+    def on_state(state: darts.PerturbationState) -> None:
+        selection.last = state
+        if state.done:
+            selection.choices.append(_choice("perturbation", state.arch, state.seconds))
+            selection.status = "done"
+
+    take_states(selection, budget_s, on_state, failures=FAILURES, describe=error_with_type)
+    if selection.status != "running":
+        selection.generator = None
+
+
+def decisions_table(selection: Selection) -> pd.DataFrame:
+    """Perturbation's decisions so far: per edge, the validation accuracy with each op removed."""
+    return pd.DataFrame([{"order": number, "edge": EDGE_LABELS[d.edge], "kept": d.chosen,
+                          **{f"without {op}": d.accuracy_without.get(op) for op in OPS}}
+                         for number, d in enumerate(selection.last.decisions if selection.last else (), 1)])
 
 
 def choices_table(chosen: list[Choice], run: DartsRun) -> pd.DataFrame:
     return pd.DataFrame([{"selection": c.rule, "arch": c.arch, "nb201_cifar10_accuracy": c.accuracy,
                           "alpha_mode": run.config.alpha, "epochs_trained": run.last.epoch, "seed": run.seed,
-                          "selection_seconds": round(c.seconds, 3)} for c in chosen])
+                          "threads": run.config.threads, "selection_seconds": round(c.seconds, 3)} for c in chosen])
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -205,5 +257,6 @@ def skip_figure(alphas: list[np.ndarray]) -> go.Figure:
 
 
 __all__ = ["ALPHA_MODES", "BUDGET_S", "BUDGET_KEY", "CHOICE_KEY", "Choice", "DartsRun", "EXPLAIN", "REFRESH_S",
-           "advance", "alpha_now_figure", "alpha_table", "choices_table", "choose", "current_run", "curve_figure", "history_frame",
-           "skip_figure", "softmax", "start", "stop"]
+           "Selection", "advance", "advance_selection", "alpha_now_figure", "alpha_table", "choices_table",
+           "current_run", "current_selection", "curve_figure", "decisions_table", "history_frame", "skip_figure",
+           "softmax", "start", "start_selection", "stop", "stop_selection"]

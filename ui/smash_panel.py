@@ -73,7 +73,9 @@ def start(settings: Settings, steps: int, n_archs: int, seed: int) -> None:
         st.session_state[RUN_KEY] = str(error)  # a failure: its message
         return
     st.session_state[RUN_KEY] = SmashRun(settings, seed, steps, archs, truth, model, val, generator,
-                                         description=f"trained on {train.description}; scored on {val.description}")
+                                         description=f"trained on {train.description}; scored on {val.description}; "
+                                                     f"{smash.DEFAULTS['threads']} torch thread, as "
+                                                     "`python -m swap_core oneshot smash` (the ranking depends on it)")
 
 
 def stop() -> None:

@@ -22,6 +22,10 @@ from pathlib import Path
 from ..progress import ProgressBar
 from ..search.command import json_safe
 from ..search.experiment import parse_seeds
+from ..threads import DEFAULT_THREADS
+
+THREADS_HELP = (f"torch threads (default {DEFAULT_THREADS}); the result depends on it, since sums round "
+                "differently: more threads run faster but give other numbers")
 
 
 def _write(result: dict, out: str | None) -> None:
@@ -47,7 +51,8 @@ def cmd_darts(args: argparse.Namespace) -> int:
     from .darts import DartsConfig, darts_experiment
 
     selections = [s.strip() for s in args.selection.split(",") if s.strip()]
-    changes = {k: v for k, v in (("epochs", args.epochs), ("channels", args.channels)) if v is not None}
+    changes = {k: v for k, v in (("epochs", args.epochs), ("channels", args.channels), ("threads", args.threads))
+               if v is not None}
     config = dataclasses.replace(DartsConfig(), **changes)
     result = darts_experiment(selections, parse_seeds(args.seeds), config, progress=_bar_progress())
     print(f"{'selection':<22} {'accuracy (%)':>16} {'n':>3} {'seconds':>8}")
@@ -65,7 +70,7 @@ def cmd_darts(args: argparse.Namespace) -> int:
 def cmd_smash(args: argparse.Namespace) -> int:
     from .smash import smash_experiment
 
-    options = {"steps": args.steps} if args.steps is not None else {}
+    options = {k: v for k, v in (("steps", args.steps), ("threads", args.threads)) if v is not None}
     result = smash_experiment(args.archs, args.seed, progress=_bar_progress(), **options)
     print(f"SMASH on {len(result['archs'])} NAS-Bench-201 cells, {result['steps']} steps: "
           f"Spearman ρ with CIFAR-10 test accuracy {result['spearman']:.3f} (Kendall τ {result['kendall']:.3f}), "
@@ -84,12 +89,14 @@ def add_oneshot_parser(sub) -> None:
     darts.add_argument("--seeds", default="0", help="e.g. 0-2")
     darts.add_argument("--epochs", type=int, default=None, help="supernet epochs (default 10)")
     darts.add_argument("--channels", type=int, default=None, help="supernet channels C (default 8)")
+    darts.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     darts.add_argument("--out", default=None, help="darts.json")
     darts.set_defaults(func=cmd_darts)
     smash = kinds.add_parser("smash", help="SMASH hypernetwork; rank cells by accuracy with generated weights")
     smash.add_argument("--archs", type=int, default=100, help="distinct NB201 cells to rank")
     smash.add_argument("--seed", type=int, default=0)
     smash.add_argument("--steps", type=int, default=None, help="hypernetwork training steps (default 2000)")
+    smash.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     smash.add_argument("--out", default=None, help="smash.json")
     smash.set_defaults(func=cmd_smash)
 

@@ -17,7 +17,9 @@ Selection turns the supernet into one cell:
 As in the paper's code, removing an op zeroes its softmax weight without renormalising the
 rest, and a discretised edge carries its op with weight 1. The supernet's BatchNorms always
 use batch statistics (DARTS' search networks keep no running statistics), so evaluation
-needs no recalibration after an op is removed. All of it runs deterministically on a CPU.
+needs no recalibration after an op is removed. All of it runs deterministically on a CPU
+for a given thread count (`DartsConfig.threads`, default 1): with another count the sums
+round differently, and perturbation may pick another cell (`swap_core.threads`).
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import benchmarks, data
+from ..threads import DEFAULT_THREADS, check_threads, torch_threads
 from ..spaces.nb201 import OPS, NB201Arch
 from ..spaces.nb201_net import EDGES, ResNetBlock, make_op
 
@@ -66,6 +69,7 @@ class DartsConfig:
     finetune_lr: float = 0.01
     input_size: int = 16            # CIFAR-10 images are downsized (4× cheaper than 32×32)
     source: str = "auto"            # image source for `data.load_batch`
+    threads: int = DEFAULT_THREADS  # torch threads; part of the result (see `swap_core.threads`)
 
     def __post_init__(self) -> None:
         positive = ("channels", "cells", "epochs", "batch_size", "n_train", "n_val", "input_size")
@@ -80,6 +84,7 @@ class DartsConfig:
                              "sizes and learning rates positive, finetune_steps >= 0)")
         if self.alpha not in ALPHA_MODES:
             raise ValueError(f"alpha must be one of {ALPHA_MODES}, got {self.alpha!r}")
+        check_threads(self.threads)
 
 
 # --- the supernet ---------------------------------------------------------------------------------
@@ -231,16 +236,17 @@ def train_supernet(config: DartsConfig = DartsConfig(), seed: int = 0, split: Sp
         val_idx = torch.randperm(len(split.val_y), generator=order)
         for i in range(steps_per_epoch):
             batch = train_idx[i * config.batch_size:(i + 1) * config.batch_size]
-            if config.alpha == "learn":
-                vb = val_idx[(torch.arange(len(batch)) + i * config.batch_size) % len(val_idx)]
-                a_opt.zero_grad()
-                F.cross_entropy(model(split.val_x[vb]), split.val_y[vb]).backward()
-                a_opt.step()
-            loss, acc = _weight_step(model, w_opt, split.train_x[batch], split.train_y[batch])
-            schedule.step()
-            step += 1
             last = i == steps_per_epoch - 1
-            val_acc = accuracy(model, split.val_x, split.val_y) if last else math.nan
+            with torch_threads(config.threads):
+                if config.alpha == "learn":
+                    vb = val_idx[(torch.arange(len(batch)) + i * config.batch_size) % len(val_idx)]
+                    a_opt.zero_grad()
+                    F.cross_entropy(model(split.val_x[vb]), split.val_y[vb]).backward()
+                    a_opt.step()
+                loss, acc = _weight_step(model, w_opt, split.train_x[batch], split.train_y[batch])
+                schedule.step()
+                val_acc = accuracy(model, split.val_x, split.val_y) if last else math.nan
+            step += 1
             yield DartsState(step, epoch, loss, acc, val_acc, model.alpha.detach().numpy().copy(),
                              time.perf_counter() - start, last and epoch == config.epochs, model, split)
 
@@ -276,42 +282,94 @@ class EdgeDecision:
     chosen: str
 
 
-def select_by_perturbation(val_accuracy: Callable[[Mask], float], edge_order: Sequence[int],
-                           fine_tune: Callable[[Mask], None] | None = None) -> tuple[str, list[EdgeDecision]]:
-    """Wang et al.'s selection: on each edge in `edge_order`, remove each remaining op in turn,
-    keep the op whose removal gives the lowest `val_accuracy(mask)` (first on ties), discretise
-    the edge to it, then `fine_tune(mask)`. Returns the NB201 string and the decisions."""
+@dataclass(frozen=True)
+class PerturbationState:
+    """Perturbation selection so far: after each trial (one op removed from one edge, one
+    validation pass) and once more after each edge is decided and fine-tuned."""
+
+    trials: int                           # validation passes done
+    total_trials: int                     # one per op on every edge
+    edge: int                             # the edge being decided (or just decided)
+    decisions: tuple[EdgeDecision, ...]   # edges decided so far, in order
+    arch: str | None = None               # the chosen cell, once every edge is decided
+    seconds: float = 0.0
+
+    @property
+    def done(self) -> bool:
+        return self.arch is not None
+
+
+def perturbation_steps(val_accuracy: Callable[[Mask], float], edge_order: Sequence[int],
+                       fine_tune: Callable[[Mask], None] | None = None) -> Iterator[PerturbationState]:
+    """Wang et al.'s selection as a generator (stop any time): on each edge in `edge_order`,
+    remove each remaining op in turn, keep the op whose removal gives the lowest
+    `val_accuracy(mask)` (first on ties), discretise the edge to it, then `fine_tune(mask)`.
+    The last state carries the NB201 string. A bad `edge_order` raises here, at the call."""
     if sorted(edge_order) != list(range(len(EDGES))):
         raise ValueError(f"edge_order must be a permutation of 0..{len(EDGES) - 1}, got {list(edge_order)}")
-    mask, decisions = full_mask(), []
-    for edge in edge_order:
+    return _perturbation_steps(val_accuracy, list(edge_order), fine_tune)
+
+
+def _perturbation_steps(val_accuracy, edge_order, fine_tune) -> Iterator[PerturbationState]:
+    mask, decisions, trials, started = full_mask(), [], 0, time.perf_counter()
+    total = len(EDGES) * len(OPS)
+    for number, edge in enumerate(edge_order):
         without = {}
         for k in np.flatnonzero(mask[edge]):
             trial = mask.copy()
             trial[edge, k] = False
             without[OPS[k]] = float(val_accuracy(trial))
+            trials += 1
+            yield PerturbationState(trials, total, int(edge), tuple(decisions), None, time.perf_counter() - started)
         chosen = min(without, key=without.get)
         mask[edge] = [op == chosen for op in OPS]
         decisions.append(EdgeDecision(int(edge), without, chosen))
         if fine_tune is not None:
             fine_tune(mask.copy())
-    return NB201Arch(tuple(OPS[k] for k in mask.argmax(axis=1))).to_str(), decisions
+        arch = NB201Arch(tuple(OPS[k] for k in mask.argmax(axis=1))).to_str() if number == len(EDGES) - 1 else None
+        yield PerturbationState(trials, total, int(edge), tuple(decisions), arch, time.perf_counter() - started)
 
 
-def perturbation_select(model: Supernet, split: Split, config: DartsConfig = DartsConfig(), seed: int = 0
-                        ) -> tuple[str, list[EdgeDecision]]:
-    """Perturbation selection on a trained supernet (fine-tuned in place: pass a copy to keep it)."""
+def select_by_perturbation(val_accuracy: Callable[[Mask], float], edge_order: Sequence[int],
+                           fine_tune: Callable[[Mask], None] | None = None) -> tuple[str, list[EdgeDecision]]:
+    """`perturbation_steps` run to the end: (the NB201 string, the decisions)."""
+    state = None
+    for state in perturbation_steps(val_accuracy, edge_order, fine_tune):
+        pass
+    return state.arch, list(state.decisions)
+
+
+def perturbation_run(model: Supernet, split: Split, config: DartsConfig = DartsConfig(), seed: int = 0
+                     ) -> Iterator[PerturbationState]:
+    """Perturbation selection on a trained supernet, as a generator (it fine-tunes `model` in
+    place: pass a copy to keep it). Edge order and fine-tuning batches follow `seed`; every
+    validation pass and fine-tuning runs with `config.threads` torch threads."""
     optimizer = torch.optim.SGD(model.weight_parameters(), config.finetune_lr, momentum=config.momentum,
                                 weight_decay=config.weight_decay)
     batches = torch.Generator().manual_seed(seed + 1)
 
+    def val_accuracy(mask: Mask) -> float:
+        with torch_threads(config.threads):
+            return accuracy(model, split.val_x, split.val_y, mask)
+
     def fine_tune(mask: Mask) -> None:
-        for _ in range(config.finetune_steps):
-            batch = torch.randperm(len(split.train_y), generator=batches)[:config.batch_size]
-            _weight_step(model, optimizer, split.train_x[batch], split.train_y[batch], mask)
+        with torch_threads(config.threads):
+            for _ in range(config.finetune_steps):
+                batch = torch.randperm(len(split.train_y), generator=batches)[:config.batch_size]
+                _weight_step(model, optimizer, split.train_x[batch], split.train_y[batch], mask)
 
     edge_order = random.Random(seed).sample(range(len(EDGES)), len(EDGES))
-    return select_by_perturbation(lambda mask: accuracy(model, split.val_x, split.val_y, mask), edge_order, fine_tune)
+    return perturbation_steps(val_accuracy, edge_order, fine_tune)
+
+
+def perturbation_select(model: Supernet, split: Split, config: DartsConfig = DartsConfig(), seed: int = 0,
+                        progress: Callable[[int, int], None] | None = None) -> tuple[str, list[EdgeDecision]]:
+    """`perturbation_run` to the end: (the NB201 string, the decisions); `progress(trials, total)`."""
+    state = None
+    for state in perturbation_run(model, split, config, seed):
+        if progress is not None:
+            progress(state.trials, state.total_trials)
+    return state.arch, list(state.decisions)
 
 
 # --- the experiment -------------------------------------------------------------------------------
@@ -361,9 +419,8 @@ def darts_experiment(selections: Sequence[str] = SELECTIONS, seeds: Sequence[int
                 if rule == "magnitude":
                     arch = select_magnitude(model.alpha)
                 else:
-                    if progress is not None:
-                        progress(rule, seed, 0, 1)
-                    arch, decisions = perturbation_select(model, split, config, seed)
+                    report = (lambda done, total, rule=rule: progress(rule, seed, done, total)) if progress else None
+                    arch, decisions = perturbation_select(model, split, config, seed, report)
                 seconds = time.perf_counter() - start
                 runs.append({"selection": rule, "seed": seed, "arch": arch,
                              "accuracy": truth.get(arch, math.nan) if truth else math.nan,
@@ -374,5 +431,6 @@ def darts_experiment(selections: Sequence[str] = SELECTIONS, seeds: Sequence[int
 
 
 __all__ = ["ALPHA_MODES", "SELECTIONS", "DartsConfig", "DartsState", "EdgeDecision", "MixedOp", "SearchCell",
-           "Split", "Supernet", "accuracy", "darts_experiment", "edge_weights", "full_mask", "load_split",
-           "perturbation_select", "select_by_perturbation", "select_magnitude", "train_supernet"]
+           "PerturbationState", "Split", "Supernet", "accuracy", "darts_experiment", "edge_weights", "full_mask",
+           "load_split", "perturbation_run", "perturbation_select", "perturbation_steps", "select_by_perturbation",
+           "select_magnitude", "train_supernet"]
