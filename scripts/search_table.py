@@ -12,21 +12,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import statistics
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from swap_core.proxies.swap import DEFAULT_MU, DEFAULT_SIGMA  # noqa: E402
+from swap_core.search.experiment import summarise  # noqa: E402
+
 ORDER = ["swap-nas", "random", "naswot", "area", "rea", "hnas"]
-OWN_OBJECTIVE = {"naswot": "naswot", "area": "naswot", "hnas": "hnas", "rea": "—"}
 
 
-def objective_label(algo: str, run: dict, setup: dict) -> str:
-    objective = run.get("objective") or OWN_OBJECTIVE.get(algo.partition("@")[0], "—")
+def objective_label(run: dict, setup: dict) -> str:
+    objective = run.get("objective") or "—"  # every algorithm but REA records the objective it used
     label = objective
     if objective == "reg_swap":
-        mu = setup.get("mu") or 1000.0
-        sigma = setup.get("sigma") or 1e6
+        mu = DEFAULT_MU if setup.get("mu") is None else setup["mu"]
+        sigma = DEFAULT_SIGMA if setup.get("sigma") is None else setup["sigma"]
         label += f" μ={mu:g} σ={sigma:.3g}".replace("e+0", "e")
     if setup.get("constraint"):
         label += f", {setup['constraint']} ({setup.get('constraint_mode', 'hard')})"
@@ -45,7 +47,7 @@ def collect(paths: list[Path]) -> dict[tuple, list[dict]]:
         if setup is None:
             raise SystemExit(f"{path}: no 'setup' (written by an older `search`); cannot say how it was made")
         for run in result["runs"]:
-            key = (setup["budget"], run["algo"], objective_label(run["algo"], run, setup), setup["network"],
+            key = (setup["budget"], run["algo"], objective_label(run, setup), setup["network"],
                    setup["space"], setup["dataset"], setup["truth"])
             runs = groups.setdefault(key, [])
             if any(r["seed"] == run["seed"] for r in runs):
@@ -63,14 +65,9 @@ def table(groups: dict[tuple, list[dict]]) -> str:
     lines = ["| budget | algorithm | objective | test accuracy (%) | seeds | proxy evals | lookups | s / run |",
              "|---:|---|---|---:|---:|---:|---:|---:|"]
     for key in sorted(groups, key=rank):
-        runs = groups[key]
-        accuracies = [r["accuracy"] for r in runs if r["accuracy"] is not None and math.isfinite(r["accuracy"])]
-        mean = statistics.fmean(accuracies) if accuracies else math.nan
-        std = statistics.pstdev(accuracies) if accuracies else math.nan
-        lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {mean:.2f} ± {std:.2f} | {len(accuracies)} | "
-                     f"{statistics.fmean(r['evaluations'] for r in runs):.0f} | "
-                     f"{statistics.fmean(r['lookups'] for r in runs):.0f} | "
-                     f"{statistics.fmean(r['seconds'] for r in runs):.1f} |")
+        row = summarise(groups[key])[key[1]]
+        lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {row['mean']:.2f} ± {row['std']:.2f} | {row['n']} | "
+                     f"{row['evaluations']:.0f} | {row['lookups']:.0f} | {row['seconds']:.1f} |")
     return "\n".join(lines)
 
 

@@ -27,15 +27,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from swap_core import benchmarks  # noqa: E402
+from swap_core.search.experiment import parse_seeds  # noqa: E402
 from swap_core.search.objectives import size_of  # noqa: E402
 from swap_core.search.replay import regulariser_grid  # noqa: E402
 from swap_core.size_regulariser import log_regularised  # noqa: E402
 from swap_core.spaces import get_space  # noqa: E402
-
-
-def read_scores(path: Path, column: str = "swap") -> dict[str, float]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return {row["arch"]: float(row[column]) for row in csv.DictReader(handle) if row.get(column)}
 
 
 def ceiling(swap: dict[str, float], size_k: dict[str, float], truth: dict[str, float], mu: float,
@@ -58,8 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
-    from swap_core.search.experiment import parse_seeds
-
     def span(text: str) -> list[float]:
         start, stop, step = (float(x) for x in text.split(":"))
         return [round(start + k * step, 6) for k in range(int(round((stop - start) / step)) + 1)]
@@ -69,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = parse_seeds(args.seeds)
     space = get_space("nb201")
     truth = dict(benchmarks.truth_table(args.truth))
-    tables = [read_scores(path) for path in args.tables]
+    tables = [dict(benchmarks.truth_table(str(path), "swap")) for path in args.tables]
     start = time.perf_counter()
     size = size_of(space, space.config("benchmark", "cifar10"))
     size_k = {arch: size(arch) for arch in truth}

@@ -35,6 +35,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from .patterns import eval_mode, relu_hooks
+from .reproducible import seeded
 
 INITS = ("pytorch", "kaiming", "gaussian", "orthogonal")
 Progress = Callable[[int, int], None]  # progress(points done, points in all)
@@ -66,8 +67,7 @@ def toy_mlp(depth: int, width: int, seed: int = 0, init: str = "pytorch", input_
         raise ValueError(f"unknown init {init!r}; expected one of {list(INITS)}")
     if depth < 1 or width < 1:
         raise ValueError(f"depth and width must be at least 1, got depth={depth}, width={width}")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         layers: list[nn.Module] = []
         for fan_in in [input_dim] + [width] * (depth - 1):
             layers += [nn.Linear(fan_in, width), nn.ReLU()]

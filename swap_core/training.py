@@ -37,6 +37,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import benchmarks, data
+from .reproducible import seeded
 
 DEFAULT_TRAIN_SIZE = 512
 DEFAULT_VAL_SIZE = 256
@@ -301,6 +302,5 @@ def seeded_model(space, arch, config=None, seed: int = 0) -> nn.Module:
     `arch` may be an architecture or its string."""
     if isinstance(arch, str):
         arch = space.from_str(arch)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         return space.build(arch, config)

@@ -61,6 +61,27 @@ def counter(at, label: str = "Step") -> tuple[int, int]:
     return int(done), int(total)
 
 
+def counts_while_active(at, active=("running",), runs: int = 20, label: str = "Step") -> list[int]:
+    """Rerun the page while its "Status" metric is one of `active`; the `label` count now and after each run."""
+    counts = [counter(at, label)[0]]
+    for _ in range(runs):
+        if metric_values(at)["Status"] not in active:
+            break
+        at.run()
+        assert not at.exception, at.exception
+        counts.append(counter(at, label)[0])
+    return counts
+
+
+def stop_after_a_run(at, start: str, stop: str, label: str = "Step") -> int:
+    """Click `start`, rerun once, click `stop`: the `label` count the run was stopped at."""
+    at.button(key=start).click().run()
+    at.run()
+    at.button(key=stop).click().run()
+    assert not at.exception, at.exception
+    return counter(at, label)[0]
+
+
 def run_while_running(at, runs: int = 40):
     """Rerun the page while its "Status" metric says running (a live run's fragment advances once per run)."""
     for _ in range(runs):

@@ -1,7 +1,7 @@
 """The SMASH page (AppTest): Start trains the hypernetwork a step per fragment run, then scores the
 cells and ends with both scatters and their Spearman ρ; Stop freezes the step count; another
 search space or missing data is a message, not an exception."""
-from conftest import counter, metric_values, open_app, require_file
+from conftest import counter, counts_while_active, metric_values, open_app, require_file, stop_after_a_run
 
 PAGE = "app_pages/oneshot_smash.py"
 
@@ -22,13 +22,7 @@ def test_start_trains_then_ranks_with_a_rho():
     at = _page()
     at.button(key="sm_start").click().run()
     assert not at.exception, at.exception
-    steps = [counter(at)[0]]
-    for _ in range(20):
-        if metric_values(at)["Status"] not in ("training", "scoring"):
-            break
-        at.run()
-        assert not at.exception, at.exception
-        steps.append(counter(at)[0])
+    steps = counts_while_active(at, ("training", "scoring"))
     values = metric_values(at)
     assert steps == sorted(steps) and steps[-1] == 5 and values["Status"] == "done"
     assert float(values["Spearman ρ (SMASH)"]) == float(values["Spearman ρ (SMASH)"])  # a number
@@ -40,11 +34,7 @@ def test_stop_freezes_training():
     require_file("cifar10_sample.npz")
     require_file("nb201_accuracy.csv")
     at = _page(sm_steps=200)
-    at.button(key="sm_start").click().run()
-    at.run()
-    at.button(key="sm_stop").click().run()
-    assert not at.exception, at.exception
-    stopped = counter(at)[0]
+    stopped = stop_after_a_run(at, "sm_start", "sm_stop")
     at.run()
     assert counter(at)[0] == stopped < 200 and metric_values(at)["Status"] in ("scoring", "done")
 

@@ -1,7 +1,7 @@
 """The Cell Designer's "Train this cell" (AppTest): Start trains the current cell a little per
 fragment run and ends with a validation accuracy; Stop freezes the step count; a failure to
 load images is a message, not an exception."""
-from conftest import counter, metric_values, open_app, require_file
+from conftest import counter, counts_while_active, metric_values, open_app, require_file, stop_after_a_run
 
 DESIGNER = "app_pages/cell_designer.py"
 
@@ -15,12 +15,7 @@ def test_train_this_cell_runs_to_a_validation_accuracy_and_exports_the_curve():
     at = _designer()
     at.button(key="cd_train_start").click().run()
     assert not at.exception, at.exception
-    steps = [counter(at)[0]]
-    for _ in range(10):
-        if metric_values(at)["Status"] != "running":
-            break
-        at.run()
-        steps.append(counter(at)[0])
+    steps = counts_while_active(at, runs=10)
     assert steps == sorted(steps) and steps[-1] == 2  # 128 images, batch 64: 2 steps in one epoch
     values = metric_values(at)
     assert values["Status"] == "done" and values["Validation accuracy (here)"].endswith("%")
@@ -30,11 +25,7 @@ def test_train_this_cell_runs_to_a_validation_accuracy_and_exports_the_curve():
 def test_stop_freezes_training():
     require_file("cifar10_sample.npz")
     at = _designer(cd_train_epochs=20)
-    at.button(key="cd_train_start").click().run()
-    at.run()
-    at.button(key="cd_train_stop").click().run()
-    assert not at.exception, at.exception
-    stopped = counter(at)[0]
+    stopped = stop_after_a_run(at, "cd_train_start", "cd_train_stop")
     at.run()
     assert metric_values(at)["Status"] == "stopped" and counter(at)[0] == stopped < 40
 

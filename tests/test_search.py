@@ -15,7 +15,7 @@ from swap_core.search import (Budget, get_algorithm, list_algorithms, parse_cons
 from swap_core.search.efficiency import combine, cost_function, hard_constraint, measure_latency, mnas_reward, \
     weighted_sum
 from swap_core.search.evolution import area, rea
-from swap_core.search.experiment import parse_algorithms, parse_seeds, summarise
+from swap_core.search.experiment import SearchSetup, parse_algorithms, parse_seeds, run_search, summarise
 from swap_core.search.hnas_search import HnasRanking, expected_improvement, hnas
 from swap_core.search.objectives import build_objective, efficient, ensemble_scorer, size_regularised
 from swap_core.search.swap_nas import replace_worst
@@ -323,7 +323,6 @@ def test_replay_on_a_score_table_tunes_the_regulariser():
 
 
 def test_swap_repeats_reach_the_regularised_objective():
-    from swap_core.search.experiment import SearchSetup, run_search
     runs = [run_search(SearchSetup(objective="reg_swap", data_source="noise",
                                    proxy_options={"swap": {"repeats": r}}), "random", 1, 0) for r in (1, 3)]
     assert runs[0]["arch"] == runs[1]["arch"] and runs[0]["score"] != runs[1]["score"]
@@ -333,8 +332,6 @@ def test_mu_sigma_and_a_params_constraint_move_the_returned_size():
     """Real SWAP on the teaching network (noise images): the size target decides where the
     returned cell lies (Θ = benchmark-network parameters, thousands), and a hard constraint
     on the benchmark parameters overrules a target above it."""
-    from swap_core.search.experiment import SearchSetup, run_search
-    from swap_core.search.efficiency import parse_constraint
 
     def size_of(objective="reg_swap", **setup):
         run = run_search(SearchSetup(objective=objective, data_source="noise", **setup), "swap-nas", 40, 0)

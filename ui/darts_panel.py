@@ -23,7 +23,7 @@ from swap_core.spaces.nb201 import OPS
 from swap_core.spaces.nb201_net import EDGES
 
 from .figures import training_figure
-from .live import close_generator, error_with_type, take_states
+from .live import error_with_type, stop_live, take_states
 
 REFRESH_S, BUDGET_S = 1.0, 0.7
 RUN_KEY, CHOICE_KEY, BUDGET_KEY = "od_run", "od_choice", "od_budget_s"  # tests set od_budget_s = 0: one step per run
@@ -70,7 +70,7 @@ class DartsRun:
 
     @property
     def total_steps(self) -> int:
-        return self.config.epochs * math.ceil(self.config.n_train / self.config.batch_size)
+        return self.config.total_steps
 
     @property
     def step(self) -> int:
@@ -101,10 +101,7 @@ def start(config: darts.DartsConfig, seed: int) -> str | None:
 
 
 def stop() -> None:
-    run = current_run()
-    if run is not None and run.status == "running":
-        close_generator(run.generator)
-        run.generator, run.status = None, "stopped"
+    stop_live(current_run())
 
 
 def advance(run: DartsRun, budget_s: float) -> None:
@@ -137,8 +134,9 @@ def history_frame(run: DartsRun) -> pd.DataFrame:
 def alpha_table(run: DartsRun) -> pd.DataFrame:
     """α and softmax(α) per epoch (0 = before training), edge and op, long format."""
     rows = [{"epoch": epoch, "edge": EDGE_LABELS[e], "op": op, "alpha": float(alpha[e, k]),
-             "weight": float(softmax(alpha)[e, k])}
-            for epoch, alpha in enumerate(run.alphas) for e in range(len(EDGES)) for k, op in enumerate(OPS)]
+             "weight": float(weights[e, k])}
+            for epoch, alpha in enumerate(run.alphas) for weights in (softmax(alpha),)
+            for e in range(len(EDGES)) for k, op in enumerate(OPS)]
     return pd.DataFrame(rows)
 
 
@@ -188,10 +186,7 @@ def start_selection(run: DartsRun) -> None:
 
 
 def stop_selection() -> None:
-    selection = st.session_state.get(CHOICE_KEY)
-    if isinstance(selection, Selection) and selection.status == "running":
-        close_generator(selection.generator)
-        selection.generator, selection.status = None, "stopped"
+    stop_live(st.session_state.get(CHOICE_KEY))
 
 
 def advance_selection(selection: Selection, budget_s: float) -> None:

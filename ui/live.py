@@ -13,10 +13,22 @@ def close_generator(generator) -> None:
     page's fragment, in the run this click interrupts, is still inside `next(generator)`
     ("generator already executing"): then leave it; the fragment stops at its next state,
     since the run's status is no longer active, and the generator is dropped with it."""
+    if generator is None:
+        return
     try:
         generator.close()
     except ValueError:
         pass
+
+
+def stop_live(run: Any, *, active: str = "running", then: str = "stopped") -> bool:
+    """Stop `run` from a button if its status is `active`: close its generator (see
+    `close_generator`), drop it, and set the status to `then`. False when it was not active."""
+    if run is None or getattr(run, "status", None) != active:
+        return False
+    close_generator(run.generator)
+    run.generator, run.status = None, then
+    return True
 
 
 def take_states(run: Any, budget_s: float, on_state: Callable[[Any], None], *, active: str = "running",
@@ -51,4 +63,4 @@ def error_with_type(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-__all__ = ["close_generator", "error_with_type", "take_states"]
+__all__ = ["close_generator", "error_with_type", "stop_live", "take_states"]

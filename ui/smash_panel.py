@@ -15,16 +15,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from swap_core import benchmarks, data, stats
-from swap_core.oneshot import smash
+from swap_core.oneshot import NB201_TRUTH, smash
 
 from . import scoring
 from .figures import training_figure
-from .live import close_generator, take_states
+from .live import stop_live, take_states
 from .settings import Settings
 
 REFRESH_S, BUDGET_S = 1.0, 0.7
 RUN_KEY, BUDGET_KEY = "sm_run", "sm_budget_s"
-TRUTH = "nb201_accuracy.csv:cifar10_test"
 EXPLAIN = (
     "**SMASH** (Brock, Lim, Ritchie & Weston, *SMASH: One-Shot Model Architecture Search through "
     "HyperNetworks*, ICLR 2018) trains **one** network, a *hypernetwork* H, instead of every candidate. "
@@ -64,7 +63,7 @@ class SmashRun:
 def start(settings: Settings, steps: int, n_archs: int, seed: int) -> None:
     """Load data and the ground truth, build the hypernetwork, and keep the run in the session."""
     try:
-        truth = benchmarks.truth_table(TRUTH)
+        truth = benchmarks.truth_table(NB201_TRUTH)
         train, val = smash.smash_data(seed=seed)
         archs = [a.to_str() for a in smash.distinct_archs(n_archs, seed)]
         model = smash.SmashNetwork(seed=seed)
@@ -80,11 +79,10 @@ def start(settings: Settings, steps: int, n_archs: int, seed: int) -> None:
 
 def stop() -> None:
     run = st.session_state.get(RUN_KEY)
-    if isinstance(run, SmashRun) and run.status == "training":
-        close_generator(run.generator)
-        run.status = "scoring" if run.history else "stopped"
-    elif isinstance(run, SmashRun) and run.status == "scoring":
-        run.status = "stopped"
+    if not isinstance(run, SmashRun):
+        return
+    if not stop_live(run, active="training", then="scoring" if run.history else "stopped"):
+        stop_live(run, active="scoring")
 
 
 def _swap(settings: Settings, arch: str) -> float:

@@ -15,7 +15,7 @@ import streamlit as st
 from swap_core import data, training
 
 from .figures import training_figure
-from .live import close_generator, take_states
+from .live import stop_live, take_states
 from .settings import Settings, escape_markdown
 
 REFRESH_S, BUDGET_S = 1.0, 0.7
@@ -48,10 +48,7 @@ def _start(settings: Settings, epochs: int, images: int, lr: float) -> None:
 
 
 def _stop() -> None:
-    run: TrainRun | None = st.session_state.get(RUN_KEY)
-    if run is not None and run.status == "running":
-        close_generator(run.generator)
-        run.status = "stopped"
+    stop_live(st.session_state.get(RUN_KEY))
 
 
 def _advance(run: TrainRun, budget_s: float) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..progress import ProgressBar
 from ..search.command import json_safe
 from ..search.experiment import parse_seeds
-from ..threads import DEFAULT_THREADS
+from ..reproducible import DEFAULT_THREADS
 
 THREADS_HELP = (f"torch threads (default {DEFAULT_THREADS}); the result depends on it, since sums round "
                 "differently: more threads run faster but give other numbers")

@@ -19,7 +19,7 @@ rest, and a discretised edge carries its op with weight 1. The supernet's BatchN
 use batch statistics (DARTS' search networks keep no running statistics), so evaluation
 needs no recalibration after an op is removed. All of it runs deterministically on a CPU
 for a given thread count (`DartsConfig.threads`, default 1): with another count the sums
-round differently, and perturbation may pick another cell (`swap_core.threads`).
+round differently, and perturbation may pick another cell (`swap_core.reproducible`).
 """
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import benchmarks, data
-from ..threads import DEFAULT_THREADS, check_threads, torch_threads
+from . import NB201_TRUTH
+from ..reproducible import DEFAULT_THREADS, check_threads, seeded, torch_threads
 from ..spaces.nb201 import OPS, NB201Arch
 from ..spaces.nb201_net import EDGES, ResNetBlock, make_op
 
@@ -69,7 +70,7 @@ class DartsConfig:
     finetune_lr: float = 0.01
     input_size: int = 16            # CIFAR-10 images are downsized (4× cheaper than 32×32)
     source: str = "auto"            # image source for `data.load_batch`
-    threads: int = DEFAULT_THREADS  # torch threads; part of the result (see `swap_core.threads`)
+    threads: int = DEFAULT_THREADS  # torch threads; part of the result (see `swap_core.reproducible`)
 
     def __post_init__(self) -> None:
         positive = ("channels", "cells", "epochs", "batch_size", "n_train", "n_val", "input_size")
@@ -85,6 +86,11 @@ class DartsConfig:
         if self.alpha not in ALPHA_MODES:
             raise ValueError(f"alpha must be one of {ALPHA_MODES}, got {self.alpha!r}")
         check_threads(self.threads)
+
+    @property
+    def total_steps(self) -> int:
+        """Training steps: `epochs` × the batches in `n_train` images (the last one may be short)."""
+        return self.epochs * math.ceil(self.n_train / self.batch_size)
 
 
 # --- the supernet ---------------------------------------------------------------------------------
@@ -212,18 +218,13 @@ class DartsState:
     split: Split | None = field(default=None, repr=False, compare=False)
 
 
-def _seeded(seed: int, build: Callable[[], Supernet]) -> Supernet:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build()
-
-
 def train_supernet(config: DartsConfig = DartsConfig(), seed: int = 0, split: Split | None = None
                    ) -> Iterator[DartsState]:
     """First-order DARTS as a generator: per step an α step on a validation batch (unless
     `config.alpha == "uniform"`) then a weight step on a train batch; stop any time."""
     split = split or load_split(config.n_train, config.n_val, seed, config.source, config.input_size)
-    model = _seeded(seed, lambda: Supernet(config.channels, config.cells))
+    with seeded(seed):
+        model = Supernet(config.channels, config.cells)
     steps_per_epoch = math.ceil(len(split.train_y) / config.batch_size)
     w_opt = torch.optim.SGD(model.weight_parameters(), config.weight_lr, momentum=config.momentum,
                             weight_decay=config.weight_decay)
@@ -377,7 +378,7 @@ def perturbation_select(model: Supernet, split: Split, config: DartsConfig = Dar
 def _train(config: DartsConfig, seed: int, split: Split, progress: Progress | None, stage: str):
     """Run the generator to the end: (supernet, α after each epoch incl. the start, seconds)."""
     history, state = [np.zeros((len(EDGES), len(OPS)))], None
-    total = config.epochs * math.ceil(config.n_train / config.batch_size)
+    total = config.total_steps
     for state in train_supernet(config, seed, split):
         if not math.isnan(state.val_acc):
             history.append(state.alpha)
@@ -388,7 +389,7 @@ def _train(config: DartsConfig, seed: int, split: Split, progress: Progress | No
 
 def _truth() -> dict[str, float] | None:
     try:
-        return benchmarks.truth_table("nb201_accuracy.csv:cifar10_test")
+        return benchmarks.truth_table(NB201_TRUTH)
     except (benchmarks.MissingDataError, FileNotFoundError, KeyError):
         return None
 

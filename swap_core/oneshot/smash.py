@@ -51,7 +51,8 @@ from ..explorer import sample_architectures
 from ..spaces import get_space
 from ..spaces.nb201 import EDGES, OPS, NB201Arch
 from ..stats import rank_correlation
-from ..threads import DEFAULT_THREADS, check_threads, torch_threads
+from . import NB201_TRUTH
+from ..reproducible import DEFAULT_THREADS, check_threads, seeded, torch_threads
 
 PAPER = "Brock et al., SMASH: One-Shot Model Architecture Search through HyperNetworks (ICLR 2018)"
 KERNELS = {"nor_conv_1x1": 1, "nor_conv_3x3": 3}  # the ops whose weights H generates
@@ -154,8 +155,7 @@ class SmashNetwork(nn.Module):
             raise ValueError(f"channels and hidden must be >= 1 and num_classes >= 2, "
                              f"got {channels}, {hidden}, {num_classes}")
         super().__init__()
-        with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
-            torch.manual_seed(seed)
+        with seeded(seed):  # seeded init without touching the global RNG
             self.hyper = HyperNetwork(channels, hidden)
             widths = self.hyper.widths
             self.stem = nn.Conv2d(3, channels, 3, padding=1, bias=False)
@@ -204,7 +204,7 @@ def smash_training(model: SmashNetwork, images: torch.Tensor, labels: torch.Tens
     """Train `model` in place: per step a random NB201 architecture, its generated weights, one
     Adam step (cosine-decayed lr) on a flipped minibatch. Yields a `SmashState` after every step;
     stop any time. Seeded: the same seed, model, data and `threads` (torch threads for each
-    step; see `swap_core.threads`) give the same run on the CPU. Bad settings raise
+    step; see `swap_core.reproducible`) give the same run on the CPU. Bad settings raise
     `ValueError` at the call, before the first step."""
     if steps < 1 or window < 1:
         raise ValueError(f"steps and window must be >= 1, got {steps} and {window}")
@@ -303,7 +303,7 @@ def smash_experiment(n_archs: int = 100, seed: int = 0, steps: int = DEFAULTS["s
     (at most `curve_points` evenly spaced steps, the last included), "settings", "paper"}.
     """
     check_threads(threads)
-    truth = benchmarks.truth_table("nb201_accuracy.csv:cifar10_test", data_dir=data_dir)
+    truth = benchmarks.truth_table(NB201_TRUTH, data_dir=data_dir)
     archs = distinct_archs(n_archs, seed)
     train, val = smash_data(n_train, n_val, seed, data_dir, input_size)
     started = time.perf_counter()

@@ -71,7 +71,13 @@ class Budget:
     proxy_evaluations: int = 0
     truth_lookups: int = 0
     history: list[Evaluation] = field(default_factory=list)
+    best: Evaluation | None = None  # `best_of(history)`, kept up to date as evaluations come in
     _cache: dict[str, Evaluation] = field(default_factory=dict)
+
+    def _record(self, evaluation: Evaluation) -> None:
+        self.history.append(evaluation)
+        if math.isfinite(evaluation.score) and (self.best is None or evaluation.score > self.best.score):
+            self.best = evaluation  # strictly greater: the first of equal scores stays, as in `best_of`
 
     def score(self, arch: str) -> Evaluation:
         """The objective's score of `arch` (cached; a new architecture counts once)."""
@@ -82,7 +88,7 @@ class Budget:
             evaluation = Evaluation(arch, float(value), float(params), float(self.truth.get(arch, math.nan)),
                                     self.step, metrics)
             self._cache[arch] = evaluation
-            self.history.append(evaluation)
+            self._record(evaluation)
         return self._cache[arch]
 
     def lookup(self, arch: str) -> Evaluation:
@@ -90,7 +96,7 @@ class Budget:
         self.truth_lookups += 1
         accuracy = float(self.truth.get(arch, math.nan))
         evaluation = Evaluation(arch, accuracy, math.nan, accuracy, self.step)
-        self.history.append(evaluation)
+        self._record(evaluation)
         return evaluation
 
     @property

@@ -153,11 +153,12 @@ def _record(setup: SearchSetup, spec: str, objective: str | None, seed: int, sta
 
 def summarise(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     """Per algorithm spec: mean and std (population, ddof 0) of the accuracy over the runs
-    with one, n such runs, and the mean evaluations, lookups and seconds of all its runs."""
+    with one (None, as `runs.json` writes NaN, counts as none), n such runs, and the mean
+    evaluations, lookups and seconds of all its runs."""
     summary: dict[str, dict[str, float]] = {}
     for spec in dict.fromkeys(r["algo"] for r in records):
         runs = [r for r in records if r["algo"] == spec]
-        accuracies = [r["accuracy"] for r in runs if math.isfinite(r["accuracy"])]
+        accuracies = [r["accuracy"] for r in runs if r["accuracy"] is not None and math.isfinite(r["accuracy"])]
         summary[spec] = {
             "mean": statistics.fmean(accuracies) if accuracies else math.nan,
             "std": statistics.pstdev(accuracies) if accuracies else math.nan,

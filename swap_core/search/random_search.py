@@ -8,7 +8,7 @@ import random
 from collections.abc import Iterator
 
 from ..spaces import SearchSpace
-from .base import Budget, SearchGenerator, SearchState, best_of, finished
+from .base import Budget, SearchGenerator, SearchState, finished
 
 
 def score_random(space: SearchSpace, budget: Budget, evaluations: int, rng: random.Random) -> Iterator[SearchState]:
@@ -22,14 +22,14 @@ def score_random(space: SearchSpace, budget: Budget, evaluations: int, rng: rand
         if arch not in seen:
             seen.add(arch)
             budget.score(arch)
-            yield budget.state(budget.history, best_of(budget.history))
+            yield budget.state(budget.history, budget.best)
 
 
 def random_search(space: SearchSpace, budget: Budget, evaluations: int, seed: int = 0) -> SearchGenerator:
     """Score `evaluations` distinct random architectures (drawn with `seed`); yield after
     each; the best so far is the answer."""
     yield from score_random(space, budget, evaluations, random.Random(seed))
-    yield finished(budget.state(budget.history, best_of(budget.history)))
+    yield finished(budget.state(budget.history, budget.best))
 
 
 __all__ = ["random_search", "score_random"]

@@ -28,13 +28,13 @@ import random
 from collections.abc import Iterator
 
 from ..spaces import SearchSpace
-from .base import Budget, Evaluation, SearchGenerator, SearchState, best_of, finished, score_key
+from .base import Budget, Evaluation, SearchGenerator, SearchState, finished, score_key
 
 PATIENCE = 10  # cycles in a row without a new evaluation before the population restarts
 
 
 def _state(budget: Budget, members: list[Evaluation]) -> SearchState:
-    return budget.state(members, best_of(budget.history))
+    return budget.state(members, budget.best)
 
 
 def _score(budget: Budget, arch: str, members: list[Evaluation]) -> Iterator[SearchState]:

@@ -328,14 +328,15 @@ class NB101Space(SearchSpace):
     def with_slot(self, arch: NB101Arch | str, key: str, value: Any) -> NB101Arch:
         """`arch` (as its 7-vertex form) with slot `key` set; ValueError when the key or
         value is unknown or the resulting cell would be invalid (disconnected, > 9 edges)."""
-        slots = {slot.key: slot for slot in self.edit_slots(arch)}
+        full = _as_arch(arch).padded()
+        slots = {slot.key: slot for slot in self.edit_slots(full)}
         if key not in slots:
             raise ValueError(f"unknown NAS-Bench-101 slot {key!r}; "
                              "expected 'op:<1-5>' or 'edge:<u>-<v>' with u < v <= 6")
         if value not in slots[key].options:
             raise ValueError(f"invalid value {value!r} for slot {key!r}; expected one of {list(slots[key].options)}")
         try:
-            return _apply(_as_arch(arch).padded(), key, int(value) if key.startswith("edge") else value)
+            return _apply(full, key, int(value) if key.startswith("edge") else value)
         except ValueError as exc:
             raise ValueError(f"cannot set {key} to {value!r}: {exc}") from None
 

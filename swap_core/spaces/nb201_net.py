@@ -72,7 +72,22 @@ def make_op(name: str, c_in: int, c_out: int) -> nn.Module:
     raise ValueError(f"unknown NAS-Bench-201 op {name!r}")
 
 
-class Cell(nn.Module):
+class EdgeCell(nn.Module):
+    """A cell over NAS-Bench-201's four nodes with one module per edge (`self.edges`, in
+    `EDGES` order): node j = sum over i < j of edge_{j<-i}(node i); node 3 is the output.
+    TransNAS-Bench-101's micro cell has the same shape."""
+
+    edges: nn.ModuleList
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        nodes = [x]
+        for target in (1, 2, 3):
+            inputs = [op(nodes[src]) for op, (src, dst) in zip(self.edges, EDGES) if dst == target]
+            nodes.append(sum(inputs[1:], inputs[0]))
+        return nodes[-1]
+
+
+class Cell(EdgeCell):
     """A NAS-Bench-201 cell: node j = sum over i < j of op_{j<-i}(node i); node 3 is the output."""
 
     def __init__(self, ops: tuple[str, ...], c_in: int, c_out: int) -> None:
@@ -81,13 +96,6 @@ class Cell(nn.Module):
             make_op(op, c_in if src == 0 else c_out, c_out) for op, (src, _) in zip(ops, EDGES)
         )
         self.out_channels = c_out
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nodes = [x]
-        for target in (1, 2, 3):
-            inputs = [op(nodes[src]) for op, (src, dst) in zip(self.edges, EDGES) if dst == target]
-            nodes.append(sum(inputs[1:], inputs[0]))
-        return nodes[-1]
 
 
 class ResNetBlock(nn.Module):

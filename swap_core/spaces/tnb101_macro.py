@@ -91,10 +91,11 @@ class MacroArch:
             raise _error(text, f"the block type is fixed at 'basic', got {parts[2]!r} (cells are the micro space's)")
         if not parts[1].isdigit() or not parts[1].isascii():
             raise _error(text, f"skeleton {parts[1]!r} must be digits 1-4")
-        problem = rule_violation(tuple(int(d) for d in parts[1]))
+        stages = tuple(int(d) for d in parts[1])
+        problem = rule_violation(stages)
         if problem:
             raise _error(text, problem)
-        return cls(tuple(int(d) for d in parts[1]))
+        return cls(stages)
 
 
 def _as_arch(arch: MacroArch | str) -> MacroArch:

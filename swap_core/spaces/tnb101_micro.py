@@ -22,21 +22,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
-import torch
 import torch.nn as nn
 
 from . import register_space
 from .base import EditSlot
+from .nb201 import NODE_LABELS
+from .nb201_net import EDGES, EdgeCell
 from .tnb101 import FactorizedReduce, ReLUConvBN, TransNASSpace, Zero
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")  # string digits 0..3
-EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 PREFIX = "64-41414-"  # base channels and macro skeleton, fixed in the micro space
 SKELETON = (4, 1, 4, 1, 4)
 EXAMPLE = "64-41414-3_13_023"
 EXPECTED_FORM = (f"'64-41414-a_bc_def' with one op digit per edge (node1 <- 0 | node2 <- 0,1 | node3 <- 0,1,2; "
                  f"0 none, 1 skip, 2 conv1x1, 3 conv3x3), e.g. {EXAMPLE}")
-NODE_LABELS = {0: "in", 1: "1", 2: "2", 3: "out"}
 
 
 def _error(text: object, problem: str) -> ValueError:
@@ -117,7 +116,7 @@ def make_op(op: int, c_in: int, c_out: int, stride: int) -> nn.Module:
     return ReLUConvBN(c_in, c_out, 1 if op == 2 else 3, stride)
 
 
-class MicroCell(nn.Module):
+class MicroCell(EdgeCell):
     """Node j = sum over i < j of op_{j<-i}(node i); edges out of node 0 change width/stride."""
 
     def __init__(self, cell: tuple[int, ...], c_in: int, c_out: int, stride: int) -> None:
@@ -126,13 +125,6 @@ class MicroCell(nn.Module):
             make_op(op, c_in, c_out, stride) if src == 0 else make_op(op, c_out, c_out, 1)
             for op, (src, _) in zip(cell, EDGES)
         )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nodes = [x]
-        for target in (1, 2, 3):
-            inputs = [edge(nodes[src]) for edge, (src, dst) in zip(self.edges, EDGES) if dst == target]
-            nodes.append(sum(inputs[1:], inputs[0]))
-        return nodes[-1]
 
 
 @register_space

@@ -1,4 +1,7 @@
-"""A fixed number of torch threads, for results that can be reproduced.
+"""Reproducible runs: weights drawn under a seed, and a fixed number of torch threads.
+
+`seeded(seed)` runs its body with torch's global random state seeded and gives the caller's
+state back afterwards, so building a network under a seed disturbs nothing else.
 
 With several threads, torch's CPU kernels split sums differently, so the last bits of a
 result depend on the thread count. For a proxy score that hardly matters; for a training run
@@ -7,7 +10,7 @@ DARTS cell picked by perturbation, a SMASH ranking) can change with the thread c
 The one-shot methods therefore run with a thread count that is part of their settings and
 recorded with their results (default `DEFAULT_THREADS`).
 
-`torch_threads(n)` sets the count for the code inside it and restores the previous count.
+`torch_threads(n)` sets the thread count for the code inside it and restores the previous count.
 Generators use it around each step, never across a `yield`, so code running between steps
 keeps its own thread count.
 """
@@ -29,6 +32,14 @@ def check_threads(threads: int | None) -> int | None:
 
 
 @contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Run the body with torch's CPU random state seeded by `seed`; the caller's state is restored."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+@contextmanager
 def torch_threads(threads: int | None) -> Iterator[None]:
     """Run the body with `threads` torch threads (None: unchanged), then restore the count."""
     check_threads(threads)
@@ -43,4 +54,4 @@ def torch_threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-__all__ = ["DEFAULT_THREADS", "check_threads", "torch_threads"]
+__all__ = ["DEFAULT_THREADS", "check_threads", "seeded", "torch_threads"]
