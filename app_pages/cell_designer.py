@@ -8,6 +8,7 @@ from swap_core import explorer
 from swap_core.proxies import get_proxy
 from ui import cached, scoring, train_panel
 from ui.figures import cell_figures
+from ui.live import live_fragment
 from ui.settings import current, escape_markdown, set_arch
 
 settings = current()
@@ -102,14 +103,11 @@ with right:
     for column, name in zip(headline, ("swap", "reg_swap", "naswot")):
         value = scores.get(name, float("nan"))
         column.metric(get_proxy(name).display_name, f"{value:,.1f}", help=get_proxy(name).description)
-    complete_key = ("cd_ref_complete", *scoring.settings_key(settings), ref_size, include_slow)
+    groups = [fast] + ([slow] if include_slow else [])
+    reference, done, reference_run = scoring.reference_table(settings, ref_size, groups)
 
-    @st.fragment(run_every=None if st.session_state.get(complete_key) else scoring.REFRESH_S)
     def score_table() -> None:
-        groups = [fast] + ([slow] if include_slow else [])
-        # A full run (an edit) shows what is ready at once; the fragment's own reruns add cells.
-        budget = 0.0 if st.session_state.pop("cd_full_run", False) else scoring.BUDGET_S
-        reference, done = scoring.reference_table(settings, ref_size, groups, budget)
+        reference, done, _ = scoring.reference_table(settings, ref_size, groups)
         table = explorer.proxy_table(scores, errors, reference, fast + slow)
         st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3,
                      column_config={"score": st.column_config.NumberColumn(format="%.4g"),
@@ -117,17 +115,15 @@ with right:
                                         min_value=0, max_value=100, format="%.0f%%",
                                         help="share of the random cells this cell beats")})
         st.caption(f"Scored on {settings.batch_size} images in {seconds:.2f} s ({settings.device}); "
-                   f"rank 1 = best among this cell and {ref_size} random {space.title} cells (seed {settings.seed}).")
+                   f"rank 1 = best among this cell and the {done} of {ref_size} random {space.title} cells "
+                   f"scored so far (seed {settings.seed}).")
         if done < ref_size:
-            st.progress(done / ref_size, text=f"Scoring random cells to rank against: {done} of {ref_size}")
-        elif not st.session_state.get(complete_key):
-            st.session_state[complete_key] = True
-            st.rerun()
+            st.progress(done / ref_size, text=f"Scoring random cells to rank against, in the background: "
+                                              f"{done} of {ref_size}")
         st.download_button("Download scores (CSV)", table.to_csv(index=False), "cell_scores.csv", "text/csv",
                            icon=":material/download:", key="cd_download")
 
-    st.session_state["cd_full_run"] = True
-    score_table()
+    live_fragment(score_table, reference_run, key="cd_ref_fragment")
 
 with st.expander("Train this cell", icon=":material/model_training:"):
     train_panel.train_panel(settings, (get_proxy("swap").display_name, scores.get("swap", float("nan"))),

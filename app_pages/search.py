@@ -1,11 +1,13 @@
 """Search: run a training-free NAS algorithm live — best so far, population and best cell move
-as it runs — then compare algorithms and seeds on one plot. The run is a generator of
-`SearchState` (swap_core.search) kept in the session and advanced a little per fragment run."""
+as it runs — then compare algorithms and seeds on one plot. The search is the command line's
+session (`experiment.search_states`) computed in a background worker; the page's fragment
+only reads its latest state and draws."""
 import streamlit as st
 
 from swap_core import explorer
 from swap_core.search import get_algorithm
 from ui import search_panel as panel, search_run
+from ui.live import live_fragment
 from ui.settings import current, escape_markdown, page_intro, set_arch
 
 settings = current()
@@ -31,6 +33,9 @@ with budget_column:
     seed = st.number_input("Search seed", 0, 2**31 - 1, key="se_seed", disabled=locked)
     repeats = st.number_input("Runs (seeds seed, seed + 1, …)", 1, 20, key="se_repeats", disabled=locked,
                               help="run the same search with several seeds, one after the other, to compare")
+    sidebar_batch = st.toggle(f"Score at the sidebar's batch ({settings.batch_size})", key="se_sidebar_batch",
+                              disabled=locked, help="off: each objective's own batch (SWAP 16, NASWOT 128), as "
+                              "`python -m swap_core search` without --batch-size")
 
 truth = explorer.accuracy_table(settings.space_name, settings.dataset)
 needs_truth = get_algorithm(algo).uses_truth and truth is None
@@ -46,7 +51,7 @@ if pending and not needs_truth:
         search_run.stop()
     try:
         run = search_run.start(settings, algo, objective, objective_options, algo_options, int(evaluations),
-                               int(seed), int(repeats))
+                               int(seed), int(repeats), sidebar_batch=sidebar_batch)
     except ValueError as error:  # e.g. an objective that does not fit this space or batch
         st.error(f"Could not start the search: {escape_markdown(str(error))}")
 
@@ -64,7 +69,7 @@ buttons[2].button("Stop", icon=":material/stop:", key="se_stop", width="stretch"
 same_space = run is not None and run.space_name == settings.space_name
 if buttons[3].button("Open the best cell in the Cell Designer", icon=":material/account_tree:", key="se_open_best",
                      disabled=not same_space):
-    best = search_run.current_run().state and search_run.current_run().state.best  # the best at the click
+    best = run.state and run.state.best  # the best at the click
     if best:
         set_arch(best.arch)
         st.switch_page("app_pages/cell_designer.py")
@@ -72,19 +77,11 @@ if buttons[3].button("Open the best cell in the Cell Designer", icon=":material/
 if run is not None and not same_space:
     st.caption(f"This run searched {run.space_name}; switch the sidebar back to it to open its best cell.")
 
+if run is not None:
+    with st.expander("The same search from the command line", icon=":material/terminal:"):
+        st.code(run.command, language="bash", wrap_lines=True)
+        st.caption(f"Run in this folder with the same data directory, it reproduces this page's trajectory "
+                   f"(seed by seed; torch threads as this server: {settings.setup.threads}).")
+
 view = st.segmented_control("View", panel.VIEWS, default=panel.VIEWS[0], key="se_view")
-running = run is not None and run.status == "running"
-
-
-@st.fragment(run_every=search_run.REFRESH_S if running else None)
-def live() -> None:
-    run = search_run.current_run()
-    if run is not None and run.status == "running":
-        search_run.advance(run)
-        if not run.active:  # done, failed (or stopped meanwhile): keep it, start a queued seed, redraw all
-            search_run.finish(run)
-            st.rerun()
-    panel.live_view(run, view)
-
-
-live()
+live_fragment(lambda: panel.live_view(search_run.current_run(), view), run.worker if run else None, key="se_live")

@@ -40,24 +40,25 @@ from .patterns import (
     CODE_BLOCK, count_sample_wise_patterns, count_standard_patterns, layer_patterns, naswot_kernel,
     pack_sample_bits, relu_hooks, train_mode,
 )
-from .proxies.swap import gaussian_init_
-from .spaces import NetworkConfig, SearchSpace
+from .init import gaussian_init_, generator
+from .proxies.swap import INITS as SWAP_INITS
+from .setup import Setup
 
-INITS = ("default", "gaussian")  # PyTorch's own initialisation (NASWOT), or N(0, 1) as SWAP
+INITS = tuple(reversed(SWAP_INITS))  # PyTorch's own initialisation (NASWOT) first, or N(0, 1) as SWAP
 RESOLUTIONS = (8, 16, 24, 32, 48, 64)
 SATURATION_COLUMNS = ["batch_size", "input_size", "units", "standard", "sample_wise",
                       "standard_bound", "sample_wise_bound"]
 Progress = Callable[[int, int], None]  # (points done, points in all)
 
 
-def build_network(space: SearchSpace, arch: str, config: NetworkConfig, seed: int, device: str = "cpu",
-                  init: str = "default") -> nn.Module:
-    """The network the page looks at: seeded build, then optionally SWAP's N(0, 1) init."""
+def build_network(setup: Setup, arch: str, init: str = "default") -> nn.Module:
+    """The network the page looks at: `setup.network(arch)` (PyTorch's default init, the
+    weights NASWOT scores), or with `init="gaussian"` SWAP's N(0, 1) weights drawn exactly as
+    the `swap` proxy draws them for this cell, so the page's SWAP count is `Setup.score`'s."""
     if init not in INITS:
         raise ValueError(f"unknown init {init!r}; expected one of {list(INITS)}")
-    torch.manual_seed(seed)
-    model = space.build(arch, config).to(device)
-    return gaussian_init_(model) if init == "gaussian" else model
+    model = setup.network(arch)
+    return gaussian_init_(model, generator(setup.cell_seed(arch))) if init == "gaussian" else model
 
 
 def _labelled(names: Sequence[str]) -> list[str]:

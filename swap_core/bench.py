@@ -22,6 +22,7 @@ accuracy and rank, for a chain of random one-op mutations; it prints the ratio t
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -30,6 +31,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from .init import build_seeded, default_init_
+from .init import generator as init_generator
 from .patterns import count_sample_wise_patterns, count_sample_wise_patterns_naive, train_mode
 
 NB201_ALL_CONV3X3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
@@ -97,7 +100,7 @@ HEADER = (f"{'network':<8} {'batch':>5} {'forward ms':>10} {'swap ms':>9} {'naiv
 def run_bench(batch_sizes: Iterable[int] = (16, 64), repeats: int = 3, json_path: str | Path | None = None,
               log: Callable[[str], None] | None = print, *,
               networks: Mapping[str, Callable[[], nn.Module]] | None = None,
-              input_size: int = 32, seed: int = 0) -> list[Record]:
+              input_size: int = 32, seed: int = 0, device: str = "cpu") -> list[Record]:
     """Time forward / swap / naive for each network and batch size; print a table with the
     ratios swap/forward and naive/swap; write the records as JSON to `json_path` if given.
 
@@ -110,10 +113,9 @@ def run_bench(batch_sizes: Iterable[int] = (16, 64), repeats: int = 3, json_path
     records: list[Record] = []
     log(HEADER)
     for name, build in networks.items():
-        torch.manual_seed(seed)
-        model = build()
+        model = default_init_(build(), init_generator(seed)).to(device)
         for batch in batch_sizes:
-            inputs = torch.randn(batch, 3, input_size, input_size, generator=generator)
+            inputs = torch.randn(batch, 3, input_size, input_size, generator=generator).to(device)
             seconds, patterns = time_network(model, inputs, repeats)
             record = {"network": name, "batch": int(batch), **seconds}
             log(format_row({**record, "patterns": patterns}))
@@ -125,7 +127,7 @@ def run_bench(batch_sizes: Iterable[int] = (16, 64), repeats: int = 3, json_path
 
 def run_proxy_bench(names: Iterable[str] | None = None, batch: int = 64, n_archs: int = 3, seed: int = 0,
                     log: Callable[[str], None] | None = print, *, space_name: str = "nb201",
-                    preset: str = "benchmark", input_size: int = 32) -> list[Record]:
+                    preset: str = "benchmark", input_size: int = 32, device: str = "cpu") -> list[Record]:
     """Seconds per architecture of each proxy alone on `n_archs` random cells of `space_name`
     (`preset` network, N(0, 1) images of `batch`, random labels), the ratio to a forward pass,
     and the time of all proxies together via `score()` (shared passes). Returns the records
@@ -142,25 +144,25 @@ def run_proxy_bench(names: Iterable[str] | None = None, batch: int = 64, n_archs
     rng = random.Random(seed)
     archs = [space.sample(rng) for _ in range(n_archs)]
     generator = torch.Generator().manual_seed(seed)
-    inputs = torch.randn(batch, 3, input_size, input_size, generator=generator)
-    targets = torch.randint(0, config.num_classes, (batch,), generator=generator)
+    inputs = torch.randn(batch, 3, input_size, input_size, generator=generator).to(device)
+    targets = torch.randint(0, config.num_classes, (batch,), generator=generator).to(device)
     totals = dict.fromkeys([*names, "forward", "all (shared)"], 0.0)
     for arch in archs:
-        torch.manual_seed(seed)
-        model = space.build(arch, config)
-        score(model, names[:1], inputs, targets, batch_size=batch, seed=seed, on_error="nan")  # warm-up
+        model = build_seeded(space, arch, config, seed, device)
+        score(model, names[:1], inputs, targets, batch_size=batch, seed=seed, device=device, on_error="nan")  # warm-up
         with train_mode(model), torch.no_grad():
             seconds, _ = _timed(lambda: model(inputs))
         totals["forward"] += seconds
         for name in names:
             seconds, _ = _timed(lambda: score(model, [name], inputs, targets, batch_size=batch, seed=seed,
-                                              on_error="nan"))
+                                              device=device, on_error="nan"))
             totals[name] += seconds
         seconds, _ = _timed(lambda: score(model, names, inputs, targets, batch_size=batch, seed=seed,
-                                          on_error="nan"))
+                                          device=device, on_error="nan"))
         totals["all (shared)"] += seconds
     forward = totals["forward"] / n_archs
-    log(f"{space_name} {preset} network, batch {batch}, {n_archs} random cells; forward pass {forward * 1e3:.1f} ms")
+    log(f"{space_name} {preset} network on {device}, batch {batch}, {n_archs} random cells; "
+        f"forward pass {forward * 1e3:.1f} ms")
     log(f"{'proxy':<16} {'s/arch':>8} {'x forward':>10}")
     records: list[Record] = []
     for name in [*names, "all (shared)"]:
@@ -174,29 +176,29 @@ def run_proxy_bench(names: Iterable[str] | None = None, batch: int = 64, n_archs
 
 
 def run_designer_bench(space_name: str = "nb201", preset: str = "teaching", batch: int = 64, edits: int = 10,
-                       seed: int = 0, budget_s: float = 1.0, log: Callable[[str], None] | None = print) -> Record:
+                       seed: int = 0, budget_s: float = 1.0, log: Callable[[str], None] | None = print,
+                       device: str = "cpu") -> Record:
     """Seconds per Cell Designer edit (median over `edits` mutations of a random cell) and
     its ratio to `budget_s`. Images: the CIFAR-10 sample when present, else a fallback."""
     import random
 
     from . import explorer
-    from .data import load_batch
     from .proxies import get_proxy, list_proxies
-    from .spaces import get_space
+    from .setup import Setup
 
     log = log or (lambda _line: None)
-    space = get_space(space_name)
-    config = space.config(preset)
-    images = load_batch(batch, seed, input_size=config.input_size)
+    setup = Setup(space=space_name, preset=preset, batch=batch, seed=seed, device=device)
+    space = setup.space_obj
+    images = setup.inputs()
     fast = [n for n in list_proxies() if not get_proxy(n).per_sample_passes]
     rng = random.Random(seed)
     arch = space.sample(rng)
-    explorer.score_architectures(space, [arch.to_str()], config, images.images, images.labels, fast, seed=seed)
+    explorer.score_architectures(setup, [arch.to_str()], fast)
 
     def edit() -> None:
-        explorer.score_architectures(space, [arch.to_str()], config, images.images, images.labels, fast, seed=seed)
-        explorer.network_size(space, arch, config)
-        explorer.accuracy_of(space_name, "cifar10", arch.to_str())
+        explorer.score_architectures(setup, [arch.to_str()], fast)
+        explorer.network_size(setup, arch)
+        explorer.accuracy_of(space_name, setup.dataset, arch.to_str())
 
     times = []
     for _ in range(edits):
@@ -211,5 +213,71 @@ def run_designer_bench(space_name: str = "nb201", preset: str = "teaching", batc
     return record
 
 
-__all__ = ["DARTS_V2", "NB201_ALL_CONV3X3", "benchmark_networks", "run_bench", "run_designer_bench",
+def _history_table(state) -> int:
+    """What the Search page's fragment does with a state, minus the drawing: a table of
+    every evaluation and the best-so-far trace. Returns its rows."""
+    import pandas as pd
+
+    table = pd.DataFrame({"step": [e.step for e in state.history], "score": [e.score for e in state.history],
+                          "params": [e.params for e in state.history]})
+    table["best"] = table["score"].cummax()
+    return len(table)
+
+
+def run_live_bench(evaluations: int = 300, algo: str = "random", objective: str = "swap", seed: int = 0, *,
+                   space: str = "nb201", network: str = "teaching", source: str = "auto", device: str = "cpu",
+                   poll_s: float = 0.5, log: Callable[[str], None] | None = print) -> Record:
+    """The same search (same SearchSetup, algorithm, budget and seed) through the command
+    line's path (`search_states` drained in this thread) and through the app's (`runs.Run`,
+    the page's worker, while this thread reads the latest state every `poll_s` seconds and
+    tabulates its history as the page's fragment does). Prints evaluations per second of
+    both, their ratio (goal: app ≥ 0.8 × command line), the redraws per second, and whether
+    the two trajectories are identical."""
+    from . import setup as setup_module
+    from .runs import Run, drain
+    from .search.experiment import SearchSetup, search_states
+
+    log = log or (lambda _line: None)
+    search = SearchSetup(space=space, network=network, objective=objective, data_source=source, device=device)
+
+    def fresh() -> None:  # every path pays for its own sizes and images
+        for cached in (setup_module._params, setup_module._size_k, setup_module._inputs):
+            cached.cache_clear()
+
+    fresh()
+    drain(search_states(search, algo, 3, seed))  # warm-up: imports, first allocations
+    fresh()
+    start = time.perf_counter()
+    command = drain(search_states(search, algo, evaluations, seed))
+    command_s = time.perf_counter() - start
+    fresh()
+    run, redraws, gaps = Run(search_states(search, algo, evaluations, seed), name="bench-live"), 0, []
+    last = time.perf_counter()
+    while not run.wait(poll_s):
+        if run.state is not None:
+            _history_table(run.state)
+        now = time.perf_counter()
+        redraws, gaps, last = redraws + 1, gaps + [now - last], now
+    app_s = (run.ended or time.perf_counter()) - run.started
+    if run.status != "done":
+        raise RuntimeError(f"the app's worker ended {run.status}: {run.error}")
+    same = [e.arch for e in command.history] == [e.arch for e in run.state.history] and \
+        [e.score for e in command.history] == [e.score for e in run.state.history]
+    command_rate, app_rate = command.proxy_evaluations / command_s, run.state.proxy_evaluations / app_s
+    record = {"evaluations": evaluations, "algo": algo, "objective": objective, "network": network,
+              "command_rate": command_rate, "app_rate": app_rate, "ratio": app_rate / command_rate,
+              "redraws_per_s": redraws / app_s, "max_redraw_gap_s": max(gaps, default=math.nan),
+              "same_trajectory": same, "threads": torch.get_num_threads()}
+    log(f"live search: {algo} on the {space} {network} network, objective {objective}, {evaluations} evaluations, "
+        f"seed {seed}, {torch.get_num_threads()} torch threads, {device}")
+    log(f"  command line      {command_rate:7.1f} evaluations/s ({command_s:.1f} s)")
+    log(f"  app's worker      {app_rate:7.1f} evaluations/s ({app_s:.1f} s) = {record['ratio']:.2f} x the command "
+        f"line (goal >= 0.80)")
+    log(f"  page redraws      {record['redraws_per_s']:.2f} per s, longest gap {record['max_redraw_gap_s']:.2f} s "
+        f"(goal >= 1 per s)")
+    log(f"  same trajectory   {'yes' if same else 'NO'}")
+    return record
+
+
+__all__ = ["run_live_bench", "DARTS_V2", "NB201_ALL_CONV3X3", "benchmark_networks", "run_bench", "run_designer_bench",
            "run_proxy_bench", "time_network"]

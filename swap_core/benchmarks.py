@@ -11,6 +11,10 @@ The tables live in a *data directory*: `$SWAP_EXPLORER_DATA` if set, else
 - NATS-Bench (Dong et al., TPAMI 2021), table `nats_bench.csv` of v-tao/nats-bench-landscape;
 - SWAP-NAS (Peng et al., ICLR 2024), pym1024/SWAP `datasets/DARTS_archs_CIFAR10.csv`;
 - CIFAR-10 (Krizhevsky, 2009), python version.
+
+What is particular to a space comes from the space (`swap_core.spaces`): the tables of its own
+(`SearchSpace.truth_columns`) and its NAS-Bench-Suite-Zero tables (`SearchSpace.zero_cost`),
+so a new space with tables needs no change here.
 """
 from __future__ import annotations
 
@@ -24,25 +28,37 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from .spaces import ZeroCostTables, get_space, list_spaces
+
 ENV_DATA = "SWAP_EXPLORER_DATA"
 ENV_CACHE = "SWAP_EXPLORER_CACHE"
 FETCH_COMMAND = "python -m swap_core fetch-data"
 
 ZC_COLUMNS = ("arch", "val_accuracy", "flops", "params", "synflow", "snip", "grasp", "fisher",
               "grad_norm", "jacov", "nwot", "epe_nas", "l2_norm", "plain", "zen")
-TNB101_TASKS = ("class_scene", "class_object", "autoencoder", "normal", "jigsaw", "room_layout",
-                "segmentsemantic")
-ZC_TASKS: dict[str, tuple[str, ...]] = {
-    "nb201": ("cifar10", "cifar100", "imagenet16-120"),
-    "nb301": ("cifar10",),
-    "nb101": ("cifar10",),
-    "tnb101_micro": TNB101_TASKS,
-    "tnb101_macro": TNB101_TASKS,
-}
-_ZC_SOURCES = {"nb201": "nasbench201", "nb301": "nasbench301", "nb101": "nasbench101",
-               "tnb101_micro": "transbench101_micro", "tnb101_macro": "transbench101_macro"}
-NB201_COLUMNS = {"cifar10": "cifar10_test", "cifar100": "cifar100_test",
-                 "imagenet16-120": "imagenet16_120_test"}
+
+
+def _zero_cost_tables() -> dict[str, ZeroCostTables]:
+    """Every space's NAS-Bench-Suite-Zero tables, under the benchmark's name of the space
+    (`nb301`) and under ours (`darts`), in the registry's order."""
+    found: dict[str, ZeroCostTables] = {}
+    for name in list_spaces():
+        tables = get_space(name).zero_cost
+        if tables is not None:
+            found.setdefault(tables.name, tables)
+            found.setdefault(name, tables)
+    return found
+
+
+ZERO_COST: dict[str, ZeroCostTables] = _zero_cost_tables()
+# The spaces' own tables: file name -> {dataset: column}; the first column is the file's default.
+TRUTH_COLUMNS: dict[str, Mapping[str, str]] = {
+    file: columns for name in list_spaces() for file, columns in get_space(name).truth_columns.items()}
+
+
+def zero_cost_tables() -> list[ZeroCostTables]:
+    """Each space's NAS-Bench-Suite-Zero tables once, in the registry's order."""
+    return list(dict.fromkeys(ZERO_COST.values()))
 
 
 class MissingDataError(FileNotFoundError):
@@ -73,13 +89,12 @@ def _catalogue() -> dict[str, DataFile]:
         DataFile("darts1000_cifar10.csv", "CIFAR-10 validation accuracy of the SWAP-NAS DARTS "
                  "architectures", "SWAP-NAS, pym1024/SWAP datasets/DARTS_archs_CIFAR10.csv", "swap_darts"),
     ]
-    for space, tasks in ZC_TASKS.items():
-        for task in tasks:
-            source = f"zc_{_ZC_SOURCES[space]}"
+    for tables in zero_cost_tables():
+        for task in tables.tasks:
             files.append(DataFile(
-                f"zc/{space}_{task}.csv",
-                f"NAS-Bench-Suite-Zero: accuracy, FLOPs, params and zero-cost proxy scores, {space} on {task}",
-                f"NAS-Bench-Suite-Zero, NASLib naslib/data/{source}.json", source))
+                tables.file(task),
+                f"NAS-Bench-Suite-Zero: accuracy, FLOPs, params and zero-cost proxy scores, {tables.name} on {task}",
+                f"NAS-Bench-Suite-Zero, NASLib naslib/data/{tables.source}.json", tables.source))
     return {f.name: f for f in files}
 
 
@@ -153,13 +168,14 @@ def load_darts1000(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
 
 
 def zc_file(space: str, task: str = "cifar10") -> str:
-    """Relative name of a NAS-Bench-Suite-Zero table, e.g. ("nb201", "cifar10")."""
-    space = {"darts": "nb301"}.get(space, space)
-    task = task.lower()
-    if space not in ZC_TASKS or task not in ZC_TASKS[space]:
-        known = ", ".join(f"{s}/{t}" for s, ts in ZC_TASKS.items() for t in ts)
-        raise ValueError(f"no NAS-Bench-Suite-Zero table for space {space!r}, task {task!r}; known: {known}")
-    return f"zc/{space}_{task}.csv"
+    """Relative name of a NAS-Bench-Suite-Zero table, e.g. ("nb201", "cifar10"); the space by
+    our name or the benchmark's (`darts` and `nb301` are one)."""
+    tables = ZERO_COST.get(space)
+    if tables is None or task.lower() not in tables.tasks:
+        known = ", ".join(f"{t.name}/{k}" for t in zero_cost_tables() for k in t.tasks)
+        raise ValueError(f"no NAS-Bench-Suite-Zero table for space {(tables.name if tables else space)!r}, "
+                         f"task {task.lower()!r}; known: {known}")
+    return tables.file(task)
 
 
 def load_zc(space: str, task: str = "cifar10", data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -170,7 +186,7 @@ def load_zc(space: str, task: str = "cifar10", data_dir: str | os.PathLike | Non
 def list_zc(data_dir: str | os.PathLike | None = None) -> list[tuple[str, str]]:
     """(space, task) of every NAS-Bench-Suite-Zero table present in the data dir."""
     base = _base(data_dir)
-    return [(s, t) for s, ts in ZC_TASKS.items() for t in ts if (base / zc_file(s, t)).is_file()]
+    return [(t.name, task) for t in zero_cost_tables() for task in t.tasks if (base / t.file(task)).is_file()]
 
 
 def _split_spec(spec: str) -> tuple[str, str | None]:
@@ -192,11 +208,12 @@ def _resolve(file: str, data_dir_: str | os.PathLike | None) -> Path:
 
 
 def _default_column(file: str, column: str | None) -> str:
+    """`column`, a dataset's column of a space's own table (`cifar100` in nb201_accuracy.csv is
+    `cifar100_test`), or by default that table's first column, else `val_accuracy`."""
+    columns = TRUTH_COLUMNS.get(Path(file).name, {})
     if column is None:
-        return "cifar10_test" if Path(file).name == "nb201_accuracy.csv" else "val_accuracy"
-    if Path(file).name == "nb201_accuracy.csv":
-        return NB201_COLUMNS.get(column.lower(), column)
-    return column
+        return next(iter(columns.values()), "val_accuracy")
+    return columns.get(column.lower(), column)
 
 
 @functools.lru_cache(maxsize=64)

@@ -10,43 +10,22 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 from . import benchmarks, data
+from .cli_helpers import json_safe, parse_proxy_list, read_arch_file, read_truth, resolve_device  # noqa: F401
 from .lab import correlation_table, reference_values
 from .progress import ProgressBar
 from .proxies import get_proxy, list_proxies, score
 from .oneshot.command import add_oneshot_parser
 from .search.command import add_search_parser
-from .spaces import get_space, list_spaces
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` picks CUDA when present, else the CPU; an unavailable device is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but torch sees no CUDA GPU; use --device cpu or auto")
-    return torch.device(name)
-
-
-def read_arch_file(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, architecture string) from a CSV with column `arch` or a text file."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        first = handle.readline()
-        handle.seek(0)
-        header = next(csv.reader([first]), [])
-        if "arch" in [h.strip() for h in header]:
-            reader = csv.DictReader(handle)
-            for row in reader:
-                yield reader.line_num, (row.get("arch") or "").strip()
-        else:
-            for number, line in enumerate(handle, start=1):
-                if line.strip() and not line.lstrip().startswith("#"):
-                    yield number, line.strip()
+from .cli_helpers import data_choices, data_source
+from .reproducible import fix_threads
+from .setup import Setup
+from .spaces import all_datasets, all_presets, dataset_for, get_space, list_spaces, space_choices  # noqa: F401
 
 
 def _proxy_options(args: argparse.Namespace, names: Sequence[str]) -> dict[str, dict]:
@@ -71,50 +50,28 @@ def _batch_size_needed(args: argparse.Namespace, names: Sequence[str]) -> int:
     return max(sizes)
 
 
-def parse_proxy_list(text: str) -> list[str]:
-    """"swap,naswot" → names; "all" → every registered proxy. Unknown names are an error."""
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if names == ["all"]:
-        return list_proxies()
-    for name in names:
-        get_proxy(name)  # fail early on a typo
-    if not names:
-        raise ValueError("--proxies is empty; name at least one proxy (or 'all')")
-    return names
-
-
-def all_datasets() -> list[str]:
-    """Every dataset (or TransNAS-Bench-101 task) some registered space knows."""
-    return list(dict.fromkeys(d for name in list_spaces() for d in get_space(name).datasets))
-
-
-def all_presets() -> list[str]:
-    return list(dict.fromkeys(p for name in list_spaces() for p in get_space(name).presets))
-
-
-def dataset_for(space, dataset: str | None) -> str:
-    """`dataset`, or the space's first when none is given; ValueError when the space lacks it."""
-    if dataset is None:
-        return space.datasets[0]
-    if dataset not in space.datasets:
-        raise ValueError(f"the {space.name} space has no dataset {dataset!r}; expected one of {list(space.datasets)}")
-    return dataset
+def setup_from_args(args: argparse.Namespace, names: Sequence[str] = ()) -> Setup:
+    """The Setup of a command's flags (the inverse of `Setup.cli_args`); fixes the process's
+    thread count when --threads is given."""
+    setup = Setup(space=args.space, dataset=args.dataset, preset=args.network, images=data_source(args.data),
+                  order=getattr(args, "images", "random"), batch=args.batch_size, seed=args.seed,
+                  device=args.device, threads=getattr(args, "threads", None))
+    fix_threads(setup.threads)
+    return setup
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    space = get_space(args.space)
     names = parse_proxy_list(args.proxies)
-    config = space.config(args.network, dataset_for(space, args.dataset))
-    device = resolve_device(args.device)
+    setup = setup_from_args(args, names)
+    space = setup.space_obj
     if not Path(args.archs).is_file():
         raise ValueError(f"architecture file {args.archs!r} not found")
     rows = list(read_arch_file(Path(args.archs)))
     if args.limit:
         rows = rows[: args.limit]
-    source = "noise" if args.data == "synthetic" else "auto"
-    batch = data.load_batch(_batch_size_needed(args, names), args.seed, source=source,
-                            input_size=config.input_size, order=args.images)
-    print(f"data: {batch.description}", file=sys.stderr)
+    print(f"data: {setup.inputs(setup.largest_batch(names)).description} (each proxy takes its own batch of "
+          f"{', '.join(sorted({str(setup.proxy_batch(n) or 1) for n in names}, key=int))} drawn by the seed)",
+          file=sys.stderr)
     options = _proxy_options(args, names)
     failures = undefined = 0
     bar = ProgressBar(len(rows), label="score")
@@ -127,10 +84,7 @@ def cmd_score(args: argparse.Namespace) -> int:
             try:
                 start = time.perf_counter()
                 arch = space.from_str(text)
-                torch.manual_seed(args.seed)
-                model = space.build(arch, config)
-                values = score(model, names, batch.images, batch.labels, batch_size=args.batch_size,
-                               seed=args.seed, device=device, options=options, on_error="nan")
+                values = setup.score(arch, names, options=options)
                 seconds = time.perf_counter() - start
             except ValueError as error:
                 failures += 1
@@ -148,14 +102,6 @@ def cmd_score(args: argparse.Namespace) -> int:
         summary += f"; {failures} rows skipped, {undefined} scores undefined (left empty)"
     print(summary, file=sys.stderr)
     return 1 if failures or undefined else 0
-
-
-def read_truth(spec: str, column: str | None) -> dict[str, float]:
-    """Ground truth from `FILE` or `FILE:COLUMN`; FILE may be relative to the data dir."""
-    try:
-        return dict(benchmarks.truth_table(spec, column))
-    except KeyError as error:
-        raise ValueError(f"ground-truth file {spec!r}: {error.args[0]}") from None
 
 
 def parse_ensemble(spec: str) -> tuple[str, list[str] | None]:
@@ -226,19 +172,25 @@ def _as_float(text: str) -> float:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run_bench, run_designer_bench, run_proxy_bench
+    from .bench import run_bench, run_designer_bench, run_live_bench, run_proxy_bench
 
+    device = resolve_device(args.device)
+    fix_threads(args.threads)
     records: dict[str, object] = {}
+    if args.live:
+        records["live"] = run_live_bench(args.live_evaluations, seed=args.seed, device=device)
+        print()
     if args.designer:
-        records["designer"] = [run_designer_bench(space, "teaching", args.proxy_batch, seed=args.seed)
+        records["designer"] = [run_designer_bench(space, "teaching", args.proxy_batch, seed=args.seed, device=device)
                                for space in ("nb201", "darts")]
         print()
     if not args.skip_swap:
-        records["swap"] = run_bench(batch_sizes=tuple(args.batch_sizes), repeats=args.repeats)
+        records["swap"] = run_bench(batch_sizes=tuple(args.batch_sizes), repeats=args.repeats, device=device)
     if args.proxies != "none":
         print()
         names = parse_proxy_list(args.proxies)
-        records["proxies"] = run_proxy_bench(names, batch=args.proxy_batch, n_archs=args.archs, seed=args.seed)
+        records["proxies"] = run_proxy_bench(names, batch=args.proxy_batch, n_archs=args.archs, seed=args.seed,
+                                             device=device)
     if args.json:
         Path(args.json).write_text(json.dumps(records, indent=2) + "\n")
     return 0
@@ -286,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("score", help="score architectures with proxies")
-    p.add_argument("--space", required=True, choices=list_spaces() + ["nb301"])
+    p.add_argument("--space", required=True, choices=space_choices())
     p.add_argument("--dataset", default=None, choices=all_datasets(),
                    help="default: the space's first (cifar10; TransNAS-Bench-101: class_scene)")
     p.add_argument("--network", default="benchmark", choices=all_presets())
@@ -295,13 +247,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--proxies", default="swap", help="comma-separated proxy names, or 'all'")
     p.add_argument("--mu", type=float, default=None, help="reg_swap target size, thousands of parameters")
     p.add_argument("--sigma", type=float, default=None, help="reg_swap width, thousands of parameters squared")
-    p.add_argument("--data", default="cifar10", choices=["cifar10", "synthetic"])
+    p.add_argument("--data", default="cifar10", choices=data_choices(),
+                   help="image source: cifar10 (= auto: the CIFAR-10 sample, else a download, else photos), "
+                        "synthetic (= noise), or one source by name")
     p.add_argument("--images", default="random", choices=["random", "first"],
                    help="CIFAR-10 images drawn by --seed, or the first ones in file order (as the official scripts)")
     p.add_argument("--batch-size", type=int, default=None, help="default: each proxy's own (swap 16, naswot 128)")
     p.add_argument("--repeats", type=int, default=1, help="swap re-initialisations averaged")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_score)
 
@@ -332,6 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--designer", action="store_true",
                    help="also time one Cell Designer edit (teaching networks, all fast proxies) against 1 s")
+    p.add_argument("--live", action="store_true",
+                   help="also run one search through the command line's path and through the app's worker: "
+                        "evaluations per second of both and their ratio (goal >= 0.8), page redraws per second")
+    p.add_argument("--live-evaluations", type=int, default=300)
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("fetch-data", help="download the public ground truth and CIFAR-10 into the data dir")

@@ -22,7 +22,6 @@ import importlib.util
 import os
 import pickle
 import tarfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from . import benchmarks
+from .download import CIFAR10_MD5, CIFAR10_URL, Progress, download_file
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
@@ -40,9 +40,6 @@ CIFAR10_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",
 SOURCES = ("cifar10-sample", "cifar10-download", "offline-fallback", "noise")
 FALLBACK_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png",
                    "hubble_deep_field.jpg", "camera.png", "grass.png")
-
-Progress = Callable[[str, int, "int | None"], None]  # (label, bytes done, bytes total or None)
-
 
 class DataSourceError(RuntimeError):
     """An explicitly requested image source is not available; the message says how to get it."""
@@ -123,10 +120,8 @@ def download_cifar10(cache_dir=None, *, url: str | None = None, md5: str | None 
     """Download the official archive into the cache dir (unless there) and return its path.
 
     `url`/`md5` default to the official ones; a bad checksum deletes the file and raises
-    `swap_core.fetch.ChecksumError`.
+    `swap_core.download.ChecksumError`.
     """
-    from .fetch import CIFAR10_MD5, CIFAR10_URL, download_file
-
     dest = _cache(cache_dir) / CIFAR10_ARCHIVE
     if not dest.is_file():
         download_file(url or CIFAR10_URL, dest, md5=md5 or CIFAR10_MD5, progress=progress, label="CIFAR-10")

@@ -139,21 +139,31 @@ def mean_normalised_rank(scores: np.ndarray) -> np.ndarray:
     return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-_ENSEMBLES: dict[str, Ensemble] = {
-    "vote": Ensemble(
-        name="vote", display_name="Majority vote", paper=ABDELFATTAH, default_members=VOTE_MEMBERS,
-        rule=copeland_vote,
-        description="Pairwise majority vote of the members (synflow, jacob_cov and snip by default, as "
-        "Abdelfattah et al.): an architecture beats another when more members rank it higher. Score: "
-        "the number of architectures it beats, ½ for each draw.",
-    ),
-    "rank_average": Ensemble(
-        name="rank_average", display_name="Rank average", paper="", default_members=VOTE_MEMBERS,
-        rule=mean_normalised_rank,
-        description="Mean over the members of each architecture's rank, scaled to [0, 1] "
-        "(1 = best); a member without a score for an architecture is left out of its mean.",
-    ),
-}
+_ENSEMBLES: dict[str, Ensemble] = {}
+
+
+def register_ensemble(ensemble: Ensemble) -> Ensemble:
+    """Add `ensemble` under its name; a name that is already registered is a ValueError."""
+    if ensemble.name in _ENSEMBLES:
+        raise ValueError(f"an ensemble named {ensemble.name!r} is already registered "
+                         f"({_ENSEMBLES[ensemble.name].display_name}); choose another name")
+    _ENSEMBLES[ensemble.name] = ensemble
+    return ensemble
+
+
+register_ensemble(Ensemble(
+    name="vote", display_name="Majority vote", paper=ABDELFATTAH, default_members=VOTE_MEMBERS,
+    rule=copeland_vote,
+    description="Pairwise majority vote of the members (synflow, jacob_cov and snip by default, as "
+    "Abdelfattah et al.): an architecture beats another when more members rank it higher. Score: "
+    "the number of architectures it beats, ½ for each draw.",
+))
+register_ensemble(Ensemble(
+    name="rank_average", display_name="Rank average", paper="", default_members=VOTE_MEMBERS,
+    rule=mean_normalised_rank,
+    description="Mean over the members of each architecture's rank, scaled to [0, 1] "
+    "(1 = best); a member without a score for an architecture is left out of its mean.",
+))
 
 
 def list_ensembles() -> list[str]:
@@ -167,4 +177,4 @@ def get_ensemble(name: str) -> Ensemble:
 
 
 __all__ = ["Ensemble", "copeland_vote", "get_ensemble", "list_ensembles", "mean_normalised_rank",
-           "normalised_ranks", "oriented_scores"]
+           "normalised_ranks", "oriented_scores", "register_ensemble"]

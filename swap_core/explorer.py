@@ -11,56 +11,30 @@ import bisect
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 import torch
 
 from . import benchmarks
+from .devices import DEVICE_CHOICES, describe_devices, resolve_device
+from .init import meta_network
 from .netstats import count_flops, count_params
-from .proxies import get_proxy, score
+from .proxies import get_proxy
+from .setup import Setup
 from .spaces import SearchSpace, get_space
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda")
-
-
-# --- device ---------------------------------------------------------------------------------
-def describe_devices() -> str:
-    """What hardware was found, in words, e.g. "CPU, 2 threads; no CUDA GPU"."""
-    cpu = f"CPU, {torch.get_num_threads()} threads"
-    if not torch.cuda.is_available():
-        return f"{cpu}; no CUDA GPU"
-    return f"{cpu}; CUDA GPU: {torch.cuda.get_device_name(0)}"
-
-
-def resolve_device(choice: str) -> str:
-    """"auto" → "cuda" when a GPU is there, else "cpu"; an explicit "cuda" without one is
-    an error that says so."""
-    if choice not in DEVICE_CHOICES:
-        raise ValueError(f"unknown device {choice!r}; expected one of {list(DEVICE_CHOICES)}")
-    if choice == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but PyTorch finds no CUDA GPU here; use 'cpu' or 'auto'")
-    return choice
+# Every scored cell also carries the size of its *benchmark* network (the published model,
+# whose accuracy the ground truth gives), whatever network the proxies ran on.
+SIZE_COLUMNS = ("benchmark params (M)", "benchmark FLOPs (M)")
 
 
 # --- ground truth ---------------------------------------------------------------------------
 def truth_specs(space: str, dataset: str) -> list[str]:
-    """Ground-truth accuracy tables for (space, dataset), best first, as "FILE:COLUMN"."""
-    space = get_space(space).name
-    if space == "nb201":
-        column = benchmarks.NB201_COLUMNS.get(dataset)
-        if column is None:
-            return []
-        return [f"nb201_accuracy.csv:{column}", f"{benchmarks.zc_file('nb201', dataset)}:val_accuracy"]
-    if space == "darts" and dataset == "cifar10":
-        return ["darts1000_cifar10.csv:val_accuracy", "zc/nb301_cifar10.csv:val_accuracy"]
-    try:
-        return [f"{benchmarks.zc_file(space, dataset)}:val_accuracy"]
-    except ValueError:
-        return []
+    """Ground-truth accuracy tables for (space, dataset), best first, as "FILE:COLUMN"
+    (the space knows its tables: `SearchSpace.truth_specs`)."""
+    return get_space(space).truth_specs(dataset)
 
 
 def accuracy_table(space: str, dataset: str, data_dir=None) -> tuple[str, Mapping[str, float]] | None:
@@ -127,10 +101,12 @@ def named_architectures(space: str, dataset: str, data_dir=None) -> dict[str, st
 
 
 # --- size and scores ------------------------------------------------------------------------
-def network_size(space: SearchSpace, arch, config) -> tuple[int, float]:
-    """(parameters, MFLOPs per image) of the network `config` builds for `arch`."""
-    model = space.build(arch, config)
-    return count_params(model), count_flops(model, config.input_size)
+def network_size(setup: Setup, arch, preset: str | None = None) -> tuple[int, float]:
+    """(parameters, MFLOPs per image) of the network `setup` builds for `arch` (of `preset`
+    when given, e.g. "benchmark"), counted on PyTorch's meta device: no weights are made."""
+    setup = setup if preset is None else setup.replace(preset=preset)
+    model = meta_network(setup.space_obj, setup.space_obj.from_str(setup.arch_str(arch)), setup.config)
+    return count_params(model), count_flops(model, setup.config.input_size)
 
 
 def sample_architectures(space: SearchSpace, n: int, seed: int) -> list[str]:
@@ -144,24 +120,30 @@ def sample_architectures(space: SearchSpace, n: int, seed: int) -> list[str]:
     return list(archs)
 
 
-def score_architectures(space: SearchSpace, archs: Sequence[str], config, inputs: torch.Tensor,
-                        targets: torch.Tensor | None, names: Iterable[str], *, seed: int = 0,
-                        device: str = "cpu", progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+def score_architectures(setup: Setup, archs: Sequence[str], names: Iterable[str], *,
+                        progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """One row per architecture: arch, seconds, then one column per proxy (NaN where a proxy
-    is not defined for that network; column `errors` maps such a proxy to the reason). Every network sees
-    the whole `inputs` batch and is built under `seed`."""
+    is not defined for that network; column `errors` maps such a proxy to the reason), each
+    scored by `setup.score`, the path every page and command shares."""
     names = list(names)
     rows = []
     for done, arch in enumerate(archs):
         start = time.perf_counter()
-        torch.manual_seed(seed)
-        model = space.build(arch, config)
-        scores = score(model, names, inputs, targets, batch_size=len(inputs), seed=seed, device=device,
-                       on_error="nan")
+        scores = setup.score(arch, names)
         rows.append({"arch": arch, "seconds": time.perf_counter() - start, **scores, "errors": dict(scores.errors)})
         if progress is not None:
             progress(done + 1, len(archs))
     return pd.DataFrame(rows, columns=["arch", "seconds", *names, "errors"])
+
+
+def score_rows(setup: Setup, archs: Sequence[str], names: Iterable[str]) -> Iterator[dict]:
+    """The rows of `score_architectures`, one cell at a time, each with the sizes of the cell's
+    benchmark network (`SIZE_COLUMNS`): the generator a page runs in the engine's worker."""
+    names = list(names)
+    for arch in archs:
+        row = score_architectures(setup, [arch], names).iloc[0].to_dict()
+        params, flops = network_size(setup, arch, "benchmark")
+        yield {**row, SIZE_COLUMNS[0]: params / 1e6, SIZE_COLUMNS[1]: flops}
 
 
 def rank_among(value: float, reference: Sequence[float], higher_is_better: bool) -> tuple[int, int] | None:
@@ -196,7 +178,7 @@ def proxy_table(scores: Mapping[str, float], errors: Mapping[str, str], referenc
 
 
 __all__ = [
-    "Accuracy", "DEVICE_CHOICES", "accuracy_of", "accuracy_table", "describe_devices", "named_architectures",
+    "SIZE_COLUMNS", "score_rows", "Accuracy", "DEVICE_CHOICES", "accuracy_of", "accuracy_table", "describe_devices", "named_architectures",
     "network_size", "proxy_table", "rank_among", "resolve_device", "sample_architectures", "score_architectures",
     "truth_specs",
 ]

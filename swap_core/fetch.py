@@ -9,19 +9,16 @@
 - SWAP-NAS (Peng et al., ICLR 2024) `datasets/DARTS_archs_CIFAR10.csv` → `darts1000_cifar10.csv`;
 - CIFAR-10, python version → kept in the user cache dir, and `cifar10_sample.npz` built from it.
 
-NASLib keys architectures by op indices; the converters below use NASLib's own tables
-(`naslib/search_spaces/*/conversions.py`) to turn them into this project's strings.
-Every default download is checked against a pinned MD5.
+NASLib keys architectures by op indices; each space turns its keys into its strings with
+NASLib's own tables (`SearchSpace.naslib_key_to_arch`, after `naslib/search_spaces/*/conversions.py`),
+and says where its NAS-Bench-Suite-Zero file is (`SearchSpace.zero_cost`), so a new space's
+tables need no change here. Every default download is checked against a pinned MD5.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,18 +27,18 @@ import numpy as np
 import pandas as pd
 
 from . import benchmarks
+from .data import read_cifar10_batches
+from .download import CIFAR10_MD5, CIFAR10_URL, ChecksumError, DownloadError, Progress, download_file
+from .spaces import get_space
+# NASLib's op orders, kept with their spaces; named here as before.
+from .spaces.darts import NASLIB_OPS as DARTS_OPS
+from .spaces.nb101 import NASLIB_OPS as NB101_OPS
+from .spaces.nb201 import NASLIB_OPS as NB201_OPS
 
-Progress = Callable[[str, int, "int | None"], None]  # (label, bytes done, bytes total or None)
-
-_NASLIB = "https://raw.githubusercontent.com/automl/NASLib/{commit}/naslib/data/{name}"
-_NASLIB_NB = "1bdbd960ee3e08b4b71dfbae57ff4d4e43ec25c1"   # "Update NB201 ZC benchmark", May 2022
-_NASLIB_TNB = "e5a821c2dadf608042e4e046e386006cf6bd0564"  # "Add ZC benchmarks", May 2022
 _NATS = ("https://raw.githubusercontent.com/v-tao/nats-bench-landscape/"
          "b307ae5fe6e8d7043cd4fe7d1c3532288271adb7/nats_bench.csv")
 _SWAP = ("https://raw.githubusercontent.com/pym1024/SWAP/"
          "f6049f7c979b0cfc9ac5a13666fedb79dfe3cce8/datasets/DARTS_archs_CIFAR10.csv")
-CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
 
 
 @dataclass(frozen=True)
@@ -51,104 +48,31 @@ class Item:
     url: str
     md5: str
     produces: str
-    space: str | None = None  # NAS-Bench-Suite-Zero items: our space name
+    space: str | None = None  # NAS-Bench-Suite-Zero items: the benchmark's name of the space (nb301)
 
 
-ITEMS: dict[str, Item] = {
-    "zc_nasbench201": Item(_NASLIB.format(commit=_NASLIB_NB, name="zc_nasbench201.json"),
-                           "ad886fca1597d0e86fa6dc270e9b023e", "zc/nb201_<task>.csv", "nb201"),
-    "zc_nasbench301": Item(_NASLIB.format(commit=_NASLIB_NB, name="zc_nasbench301.json"),
-                           "59a79af7b94de5c2a23b8ffa15b4f004", "zc/nb301_cifar10.csv", "nb301"),
-    "zc_nasbench101": Item(_NASLIB.format(commit=_NASLIB_NB, name="zc_nasbench101.json"),
-                           "90610d4bf2028c81bf7b9bcbbdca1a6f", "zc/nb101_cifar10.csv", "nb101"),
-    "zc_transbench101_micro": Item(_NASLIB.format(commit=_NASLIB_TNB, name="zc_transbench101_micro.json"),
-                                   "5a5f72029e4b5af6cc3320d38b4bd4bc", "zc/tnb101_micro_<task>.csv",
-                                   "tnb101_micro"),
-    "zc_transbench101_macro": Item(_NASLIB.format(commit=_NASLIB_TNB, name="zc_transbench101_macro.json"),
-                                   "ab2c8cee3bf2cd6b152ea42ccb7c9e8a", "zc/tnb101_macro_<task>.csv",
-                                   "tnb101_macro"),
-    "nats_bench": Item(_NATS, "644073c0daad5b1069becff769cfafa6", "nb201_accuracy.csv"),
-    "swap_darts": Item(_SWAP, "8666dcc2daac2be1ec0308a09dfff990", "darts1000_cifar10.csv"),
-    "cifar10": Item(CIFAR10_URL, CIFAR10_MD5, "cifar10_sample.npz (archive kept in the user cache dir)"),
-}
+def _items() -> dict[str, Item]:
+    """Every space's NAS-Bench-Suite-Zero file, then the other tables and CIFAR-10."""
+    items = {t.source: Item(t.url, t.md5, t.produces, t.name) for t in benchmarks.zero_cost_tables()}
+    items["nats_bench"] = Item(_NATS, "644073c0daad5b1069becff769cfafa6", "nb201_accuracy.csv")
+    items["swap_darts"] = Item(_SWAP, "8666dcc2daac2be1ec0308a09dfff990", "darts1000_cifar10.csv")
+    items["cifar10"] = Item(CIFAR10_URL, CIFAR10_MD5, "cifar10_sample.npz (archive kept in the user cache dir)")
+    return items
 
 
-class DownloadError(OSError):
-    """A download failed; the message names what, from where, and what to do."""
-
-
-class ChecksumError(DownloadError):
-    """A download's MD5 is not the expected one (the file was deleted)."""
-
-
-def download_file(url: str, dest: str | os.PathLike, *, md5: str | None = None,
-                  progress: Progress | None = None, label: str = "", timeout: float = 60) -> Path:
-    """Stream `url` (http(s) or file://) to `dest` atomically, checking `md5` if given."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    digest = hashlib.md5(usedforsecurity=False)
-    label = label or dest.name
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
-            length = response.headers.get("Content-Length")
-            total, done = (int(length) if length else None), 0
-            while chunk := response.read(1 << 20):
-                out.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(label, done, total)
-    except (urllib.error.URLError, OSError) as error:
-        part.unlink(missing_ok=True)
-        reason = getattr(error, "reason", error)
-        raise DownloadError(f"could not download {label} from {url}: {reason}. Check the internet "
-                            f"connection, or download it by hand to {dest}.") from error
-    if md5 and digest.hexdigest() != md5.lower():
-        part.unlink(missing_ok=True)
-        raise ChecksumError(f"{label} from {url} has MD5 {digest.hexdigest()}, expected {md5}: the download is "
-                            f"corrupt or not the published file, so it was deleted. Try again.")
-    os.replace(part, dest)
-    return dest
+ITEMS: dict[str, Item] = _items()
 
 
 # --- NASLib architecture keys → this project's architecture strings -----------------------------
 
-NB201_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")  # NASLib OP_NAMES_NB201
-DARTS_OPS = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
-             "dil_conv_3x3", "dil_conv_5x5")  # NASLib nasbench301 compact OPS
-NB101_OPS = ("input", "output", "maxpool3x3", "conv1x1-bn-relu", "conv3x3-bn-relu")  # NASLib all_ops
-
-
-def _ints(key: str, count: int | None, high: int) -> list[int]:
-    values = [int(v) for v in re.findall(r"-?\d+", key)]
-    if (count is not None and len(values) != count) or any(not 0 <= v < high for v in values):
-        raise ValueError(f"unexpected NASLib key {key!r}: expected {count or 'n*n+n'} ints in 0..{high - 1}")
-    return values
-
-
 def naslib_key_to_arch(space: str, key: str) -> str:
-    """A NASLib zc_*.json key (e.g. "(4, 0, 3, 1, 4, 3)") as our architecture string."""
-    if space == "nb201":  # edges (1,2),(1,3),(1,4),(2,3),(2,4),(3,4); string lists them by target node
-        o = [NB201_OPS[i] for i in _ints(key, 6, 5)]
-        return f"|{o[0]}~0|+|{o[1]}~0|{o[3]}~1|+|{o[2]}~0|{o[4]}~1|{o[5]}~2|"
-    if space == "nb301":  # [[(input node, op index) × 8] normal, [...] reduce]
-        v = _ints(key, 32, 7)
-        cells = [[(DARTS_OPS[v[i + 1]], v[i]) for i in range(start, start + 16, 2)] for start in (0, 16)]
-        return (f"Genotype(normal={cells[0]!r}, normal_concat=[2, 3, 4, 5], "
-                f"reduce={cells[1]!r}, reduce_concat=[2, 3, 4, 5])")
-    if space == "nb101":  # flattened n×n adjacency matrix, then n op indices
-        v = _ints(key, None, 5)
-        n = int(round((-1 + (1 + 4 * len(v)) ** 0.5) / 2))
-        if n * n + n != len(v):
-            raise ValueError(f"unexpected NASLib nb101 key {key!r}: length {len(v)} is not n*n+n")
-        matrix = [v[r * n:(r + 1) * n] for r in range(n)]
-        return json.dumps({"matrix": matrix, "ops": [NB101_OPS[i] for i in v[n * n:]]}, separators=(",", ":"))
-    if space == "tnb101_micro":  # NASLib convert_op_indices_micro_to_str
-        return "64-41414-{}_{}{}_{}{}{}".format(*_ints(key, 6, 4))
-    if space == "tnb101_macro":  # NASLib convert_op_indices_macro_to_str: zeros dropped
-        return "64-{}-basic".format("".join(str(v) for v in _ints(key, 6, 5) if v))
-    raise ValueError(f"no NASLib key conversion for space {space!r}")
+    """A NASLib zc_*.json key (e.g. "(4, 0, 3, 1, 4, 3)") as our architecture string; `space` by
+    our name or the benchmark's (`nb301`)."""
+    try:
+        space_obj = get_space(space)
+    except ValueError:
+        raise ValueError(f"no NASLib key conversion for space {space!r}") from None
+    return space_obj.naslib_key_to_arch(key)
 
 
 def _task_tables(node: dict, task: str | None = None) -> Iterable[tuple[str, dict]]:
@@ -168,7 +92,7 @@ def _score(value: object) -> float:
 
 def convert_zc_json(obj: dict, space: str) -> dict[str, pd.DataFrame]:
     """task → table with columns `benchmarks.ZC_COLUMNS` (missing scores are NaN)."""
-    known = benchmarks.ZC_TASKS[space]
+    known = benchmarks.ZERO_COST[space].tasks
     tables = {}
     for task, records in _task_tables(obj):
         if task.lower() not in known:
@@ -198,8 +122,6 @@ def build_cifar10_sample(archive: str | os.PathLike, out: str | os.PathLike,
                          train_per_batch: int = 932, test_count: int = 846) -> Path:
     """cifar10_sample.npz: the first `train_per_batch` images of each training batch, in file
     order, and the first `test_count` of the test batch (uint8, N×3×32×32)."""
-    from .data import read_cifar10_batches
-
     batches = read_cifar10_batches(archive)
     train = [batches[f"data_batch_{i}"] for i in range(1, 6)]
     test_x, test_y = batches["test_batch"]
@@ -225,7 +147,7 @@ def _convert(name: str, item: Item, original: Path, data_dir: Path) -> list[Path
     if item.space:
         obj = json.loads(original.read_text(encoding="utf-8"))
         tables = convert_zc_json(obj, item.space)
-        return [_write_csv(t, data_dir / benchmarks.zc_file(item.space, task)) for task, t in tables.items()]
+        return [_write_csv(t, data_dir / benchmarks.ZERO_COST[item.space].file(task)) for task, t in tables.items()]
     if name == "nats_bench":
         return [_write_csv(convert_nats_bench(original), data_dir / "nb201_accuracy.csv")]
     if name == "swap_darts":

@@ -34,48 +34,55 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from . import init as seeded_init
 from .patterns import eval_mode, relu_hooks
-from .reproducible import seeded
 
-INITS = ("pytorch", "kaiming", "gaussian", "orthogonal")
+# How `toy_mlp` may initialise its layers (see `_initialise`; not the SWAP proxy's `gaussian`,
+# which zeroes biases). INITS is the old name, still read by app_pages/linear_regions.py.
+TOY_MLP_INITS = ("pytorch", "kaiming", "gaussian", "orthogonal")
+INITS = TOY_MLP_INITS
 Progress = Callable[[int, int], None]  # progress(points done, points in all)
 CODE_BUDGET = 64 << 20  # bytes of exact codes kept per plane; above it, 128-bit digests
 
 
 # --- networks -------------------------------------------------------------------------------
-def _initialise(linear: nn.Linear, init: str) -> None:
-    """Re-initialise one layer in place (global RNG). 'pytorch': as constructed (weights and
-    biases uniform in ±1/√fan_in); 'kaiming': He et al. (ICCV 2015) normal weights, std
-    √(2/fan_in), zero bias — every region is then a cone from the origin; 'gaussian':
-    weights and biases N(0, 1); 'orthogonal': Saxe et al. (ICLR 2014) orthogonal weights,
-    gain √2, with PyTorch's default biases."""
+def _initialise(linear: nn.Linear, init: str, rng: torch.Generator) -> None:
+    """Re-initialise one layer in place, drawing from `rng`. 'pytorch': as constructed
+    (weights and biases uniform in ±1/√fan_in); 'kaiming': He et al. (ICCV 2015) normal
+    weights, std √(2/fan_in), zero bias — every region is then a cone from the origin;
+    'gaussian': weights and biases N(0, 1); 'orthogonal': Saxe et al. (ICLR 2014) orthogonal
+    weights, gain √2, with PyTorch's default biases."""
     with torch.no_grad():
         if init == "kaiming":
-            nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
+            nn.init.kaiming_normal_(linear.weight, nonlinearity="relu", generator=rng)
             nn.init.zeros_(linear.bias)
         elif init == "gaussian":
-            nn.init.normal_(linear.weight)
-            nn.init.normal_(linear.bias)
+            nn.init.normal_(linear.weight, generator=rng)
+            nn.init.normal_(linear.bias, generator=rng)
         elif init == "orthogonal":
-            nn.init.orthogonal_(linear.weight, gain=2**0.5)
+            nn.init.orthogonal_(linear.weight, gain=2**0.5, generator=rng)
 
 
 def toy_mlp(depth: int, width: int, seed: int = 0, init: str = "pytorch", input_dim: int = 2) -> nn.Sequential:
     """A ReLU MLP: `depth` hidden layers of `width` units (Linear, ReLU) and one scalar output.
-    Weights follow `seed` (the global RNG is left as it was) and `init` (one of `INITS`)."""
-    if init not in INITS:
-        raise ValueError(f"unknown init {init!r}; expected one of {list(INITS)}")
+    Weights are drawn from a generator seeded by `seed` (torch's global one is neither read
+    nor advanced): first PyTorch's default scheme, then `init` (one of `TOY_MLP_INITS`) on top."""
+    if init not in TOY_MLP_INITS:
+        raise ValueError(f"unknown init {init!r}; expected one of {list(TOY_MLP_INITS)}")
     if depth < 1 or width < 1:
         raise ValueError(f"depth and width must be at least 1, got depth={depth}, width={width}")
-    with seeded(seed):
+    with torch.device("meta"):
         layers: list[nn.Module] = []
         for fan_in in [input_dim] + [width] * (depth - 1):
             layers += [nn.Linear(fan_in, width), nn.ReLU()]
         layers.append(nn.Linear(width, 1))
-        for layer in layers:
-            if isinstance(layer, nn.Linear):
-                _initialise(layer, init)
-    return nn.Sequential(*layers).eval()
+    model = nn.Sequential(*layers).to_empty(device="cpu")
+    rng = seeded_init.generator(seed)
+    seeded_init.default_init_(model, rng)
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            _initialise(layer, init, rng)
+    return model.eval()
 
 
 def max_regions_bound(widths: Sequence[int], input_dim: int = 2) -> int:
@@ -202,8 +209,9 @@ def region_boundaries(labels: np.ndarray) -> np.ndarray:
     return edges
 
 
-def relu_units(model: nn.Module, example: Tensor) -> int:
-    """Hooked ReLU units per input: the bits of one code (one forward of `example[:1]`)."""
+def activation_code_bits(model: nn.Module, example: Tensor) -> int:
+    """The length of one activation code: the units of every `nn.ReLU` call for one input
+    (all of them, not only those with 4-D input; one forward of `example[:1]`)."""
     sizes: list[int] = []
     device = next(model.parameters(), torch.empty(0)).device
     with torch.no_grad(), eval_mode(model), relu_hooks(model, lambda _n, out: sizes.append(out[0].numel())):
@@ -284,7 +292,7 @@ def slice_regions(model: nn.Module, x0: Tensor, x1: Tensor, x2: Tensor, resoluti
     through x0, x1, x2 (`image_plane`), in chunks. Exact codes are kept while they fit in
     `CODE_BUDGET`, else 128-bit digests, so memory stays bounded for large networks."""
     plane = image_plane(x0, x1, x2, resolution, span)
-    units = relu_units(model, x0[None])
+    units = activation_code_bits(model, x0[None])
     corners = activation_codes(model, torch.stack([x0, x1, x2]))
     exact = len(plane) * corners.shape[1] * 8 <= CODE_BUDGET
     chunk = chunk_size or int(np.clip((1 << 23) // max(units, 1), 8, 1024))

@@ -10,12 +10,14 @@ DARTS cell picked by perturbation, a SMASH ranking) can change with the thread c
 The one-shot methods therefore run with a thread count that is part of their settings and
 recorded with their results (default `DEFAULT_THREADS`).
 
-`torch_threads(n)` sets the thread count for the code inside it and restores the previous count.
-Generators use it around each step, never across a `yield`, so code running between steps
-keeps its own thread count.
+torch's thread count belongs to the whole process (its OpenMP pool is shared by every
+thread), so it is fixed once, when a process starts (`fix_threads`: the command line from
+`--threads`, the app at start-up from `SWAP_EXPLORER_THREADS`), and never changed around a
+step while other threads compute. `torch_threads` remains only for single-threaded scripts.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,6 +31,29 @@ def check_threads(threads: int | None) -> int | None:
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be a whole number >= 1 (or None for torch's default), got {threads!r}")
     return threads
+
+
+THREADS_ENV = "SWAP_EXPLORER_THREADS"
+
+
+def fix_threads(threads: int | None) -> int:
+    """Set this process's torch thread count once, at start (None: leave torch's default);
+    returns the count now in force."""
+    check_threads(threads)
+    if threads is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def threads_from_environment() -> int | None:
+    """The thread count named by $SWAP_EXPLORER_THREADS, or None when it is unset."""
+    text = os.environ.get(THREADS_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        return check_threads(int(text))
+    except ValueError:
+        raise ValueError(f"${THREADS_ENV} must be a whole number >= 1, got {text!r}") from None
 
 
 @contextmanager
@@ -54,4 +79,5 @@ def torch_threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-__all__ = ["DEFAULT_THREADS", "check_threads", "seeded", "torch_threads"]
+__all__ = ["DEFAULT_THREADS", "THREADS_ENV", "check_threads", "fix_threads", "seeded", "threads_from_environment",
+           "torch_threads"]

@@ -17,7 +17,7 @@ Everything here works on arrays of raw scores and sizes, so moving μ or σ re-r
 without running a network. Rankings use log SWAP − (Θ − μ)²/σ, which orders the cells
 exactly as SWAP × f(Θ) does but never underflows to a tie at 0 when σ is small; Spearman ρ
 depends only on that order. `swap_core.proxies.swap.reg_swap` is the same score as a proxy
-that runs a network.
+that runs a network, and `proxies.swap.size_factor` the one implementation of f(Θ).
 """
 from __future__ import annotations
 
@@ -28,19 +28,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .proxies.swap import DEFAULT_MU, DEFAULT_SIGMA
+from .proxies.swap import DEFAULT_MU, DEFAULT_SIGMA, size_factor
 
 MU_POINTS = 40  # columns of the ρ grid
 SIGMA_STEPS_PER_DECADE = 4  # σ values of the grid and the slider: 10^(k/4)
-
-
-def size_factor(theta_k, mu: float, sigma: float) -> np.ndarray:
-    """f(Θ) = exp(−(Θ − μ)² / σ), elementwise; Θ and μ in thousands of parameters, σ in
-    (thousands of parameters)². 1 at Θ = μ, e⁻¹ at |Θ − μ| = √σ."""
-    if not sigma > 0:
-        raise ValueError(f"sigma must be positive, got {sigma}")
-    theta = np.asarray(theta_k, dtype=float)
-    return np.exp(-((theta - mu) ** 2) / sigma)
 
 
 def regularised(swap, theta_k, mu: float, sigma: float) -> np.ndarray:

@@ -15,9 +15,12 @@ mode for validation.
 
 `train_steps(...)` is a generator that yields a `TrainState` after every optimisation step,
 so the app can draw a live loss/accuracy curve and stop at any time; `train(...)` runs it to
-the end. Same seed, same model weights and same data give identical losses on the CPU: the
-shuffle, the augmentation and any dropout draw from a torch random state of the run's own,
-which leaves the caller's global random state untouched.
+the end. Same seed, same model weights and same data give identical losses on the CPU (for
+the same torch thread count, the process's, which nothing here changes): the shuffle and the
+augmentation draw from a `torch.Generator` of the run's own, so torch's global random state
+is neither read nor advanced, whatever other threads do meanwhile. (The networks here have
+no dropout; a dropout layer would draw from the global generator.) `seeded_model` draws the
+initial weights from a generator seeded by `seed` (`swap_core.init.build_seeded`).
 
 Data: `load_cifar10(...)` draws images from the CIFAR-10 *training* split only (the sample
 file or the full archive, see `swap_core.data`) and `split(...)` divides them into disjoint
@@ -36,8 +39,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import benchmarks, data
-from .reproducible import seeded
+from . import benchmarks, data, init
 
 DEFAULT_TRAIN_SIZE = 512
 DEFAULT_VAL_SIZE = 256
@@ -200,25 +202,6 @@ def evaluate(model: nn.Module, dataset: LabelledImages, device="cpu", batch_size
     return loss_sum / len(labels), correct / len(labels)
 
 
-class _OwnRandomState:
-    """Swaps in the run's own CPU random state for the duration of a step (shuffle,
-    augmentation, dropout), so the run is reproducible whatever the caller does between steps."""
-
-    def __init__(self, seed: int):
-        saved = torch.get_rng_state()
-        torch.manual_seed(seed)
-        self.state = torch.get_rng_state()
-        torch.set_rng_state(saved)
-
-    def __enter__(self):
-        self.saved = torch.get_rng_state()
-        torch.set_rng_state(self.state)
-
-    def __exit__(self, *exc):
-        self.state = torch.get_rng_state()
-        torch.set_rng_state(self.saved)
-
-
 def train_steps(model: nn.Module, train_set: LabelledImages, val_set: LabelledImages | None = None, *,
                 epochs: int = DEFAULT_EPOCHS, batch_size: int = DEFAULT_BATCH_SIZE, lr: float = DEFAULT_LR,
                 momentum: float = 0.9, weight_decay: float = 5e-4, grad_clip: float | None = 5.0,
@@ -257,10 +240,9 @@ def _steps(model, train_set, val_set, epochs, batch_size, lr, momentum, weight_d
     total = epochs * steps_per_epoch
     optimiser = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay,
                                 nesterov=momentum > 0)
-    rng, start, step = _OwnRandomState(seed), time.perf_counter(), 0
+    rng, start, step = init.generator(seed), time.perf_counter(), 0  # shuffle and augmentation
     for epoch in range(1, epochs + 1):
-        with rng:
-            order = torch.randperm(len(labels))
+        order = torch.randperm(len(labels), generator=rng)
         correct = seen = 0
         for k in range(steps_per_epoch):
             step_lr = 0.5 * lr * (1 + math.cos(math.pi * step / total))  # cosine, from lr towards 0
@@ -268,16 +250,15 @@ def _steps(model, train_set, val_set, epochs, batch_size, lr, momentum, weight_d
                 group["lr"] = step_lr
             index = order[k * batch_size:(k + 1) * batch_size]
             model.train()
-            with rng:
-                x = augment(images[index]) if augmentation else images[index]
-                logits = model(x.to(device))
-                target = labels[index].to(device)
-                loss = F.cross_entropy(logits, target)
-                optimiser.zero_grad(set_to_none=True)
-                loss.backward()
-                if grad_clip is not None:
-                    nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-                optimiser.step()
+            x = augment(images[index], rng) if augmentation else images[index]
+            logits = model(x.to(device))
+            target = labels[index].to(device)
+            loss = F.cross_entropy(logits, target)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            optimiser.step()
             step += 1
             correct += int((logits.detach().argmax(1) == target).sum())
             seen += len(index)
@@ -298,9 +279,9 @@ def train(model: nn.Module, train_set: LabelledImages, val_set: LabelledImages |
 
 
 def seeded_model(space, arch, config=None, seed: int = 0) -> nn.Module:
-    """`space.build(arch, config)` with weights initialised from `seed` (global state restored);
-    `arch` may be an architecture or its string."""
+    """`space.build(arch, config)` with every weight drawn from a generator seeded by `seed`
+    (`swap_core.init.build_seeded`; torch's global generator untouched); `arch` may be an
+    architecture or its string; `config` None is the space's default network."""
     if isinstance(arch, str):
         arch = space.from_str(arch)
-    with seeded(seed):
-        return space.build(arch, config)
+    return init.build_seeded(space, arch, config, seed)

@@ -1,5 +1,6 @@
 """Shared fixtures: the reference data directory (skip with a reason when absent)."""
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -33,12 +34,40 @@ def require_file(relative: str) -> Path:
     return path
 
 
+_OPENED: list = []   # the apps the current test opened
+_STOPPED: list = []  # the runs their pages started, stopped after each test
+
+
+@pytest.fixture(autouse=True, scope="session")
+def wait_for_stopped_runs():
+    """At the end of the session, wait for every stopped run's worker: a worker thread still
+    inside torch when the interpreter exits aborts it ("terminate called ...")."""
+    yield
+    for run in _STOPPED:
+        run.wait(60)
+
+
+@pytest.fixture(autouse=True)
+def stop_page_runs(wait_for_stopped_runs):
+    """After each test, stop every run its pages started (their workers end on their own)."""
+    yield
+    from swap_core.runs import Run
+
+    for at in _OPENED:
+        for value in at.session_state.values():
+            if isinstance(value, Run):
+                value.stop()
+                _STOPPED.append(value)
+    _OPENED.clear()
+
+
 def open_app(page: str | None = None, *, query: dict | None = None, state: dict | None = None):
     """Run app.py under Streamlit's AppTest (with link values `query` and session `state`),
     then switch to `page` (e.g. "app_pages/cell_designer.py"); fails on an exception."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    _OPENED.append(at)
     for key, value in (query or {}).items():
         at.query_params[key] = value
     for key, value in (state or {}).items():
@@ -61,32 +90,76 @@ def counter(at, label: str = "Step") -> tuple[int, int]:
     return int(done), int(total)
 
 
-def counts_while_active(at, active=("running",), runs: int = 20, label: str = "Step") -> list[int]:
-    """Rerun the page while its "Status" metric is one of `active`; the `label` count now and after each run."""
+def page_run(at, key: str):
+    """The `swap_core.runs.Run` a page keeps in its session state under `key`."""
+    return at.session_state[key]
+
+
+def counts_while_active(at, key: str, label: str = "Step", timeout: float = 120.0, every: float = 0.3) -> list[int]:
+    """Redraw the page every `every` seconds while its run (session state `key`, computed in a
+    worker) is active, then once more after it ends; the `label` count after each redraw,
+    from the first one after the run's first state."""
+    run = page_run(at, key)
+    wait_for_states(run)
+    at.run()
+    assert not at.exception, at.exception
     counts = [counter(at, label)[0]]
-    for _ in range(runs):
-        if metric_values(at)["Status"] not in active:
-            break
+    deadline = time.monotonic() + timeout
+    while run.active and time.monotonic() < deadline:
+        run.wait(every)
         at.run()
         assert not at.exception, at.exception
         counts.append(counter(at, label)[0])
+    assert not run.active, f"the run was still {run.status} after {timeout} s"
+    at.run()
+    assert not at.exception, at.exception
+    counts.append(counter(at, label)[0])
     return counts
 
 
-def stop_after_a_run(at, start: str, stop: str, label: str = "Step") -> int:
-    """Click `start`, rerun once, click `stop`: the `label` count the run was stopped at."""
+def wait_for_states(run, states: int = 1, timeout: float = 60.0) -> None:
+    """Block until `run` has published `states` states (or has ended)."""
+    deadline = time.monotonic() + timeout
+    while run.states < states and run.active and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert run.states >= states, f"{run.name}: {run.states} states, status {run.status} {run.error}"
+
+
+def stop_after_a_run(at, start: str, stop: str, key: str, label: str = "Step") -> int:
+    """Click `start`, wait for the run's first state, click `stop`: the run must be 'stopped' at
+    once and publish nothing more (checked 0.5 s later). Returns the `label` count shown."""
     at.button(key=start).click().run()
-    at.run()
+    assert not at.exception, at.exception
+    run = page_run(at, key)
+    wait_for_states(run)
     at.button(key=stop).click().run()
+    assert not at.exception, at.exception
+    frozen = run.states
+    assert run.status == "stopped"
+    time.sleep(0.5)
+    assert run.states == frozen and run.status == "stopped"
+    at.run()
     assert not at.exception, at.exception
     return counter(at, label)[0]
 
 
-def run_while_running(at, runs: int = 40):
-    """Rerun the page while its "Status" metric says running (a live run's fragment advances once per run)."""
-    for _ in range(runs):
-        if metric_values(at)["Status"] != "running":
-            break
+def run_while_running(at, timeout: float = 120.0, every: float = 0.2):
+    """Redraw the page every `every` seconds while its "Status" metric says running (the run
+    computes in a worker meanwhile), up to `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while metric_values(at).get("Status") in ("running", "paused") and time.monotonic() < deadline:
+        time.sleep(every)
         at.run()
         assert not at.exception, at.exception
+    return at
+
+
+def until_scored(at, key: str, timeout: float = 300.0):
+    """Wait for the scoring worker a page keeps under `{key}_run` to end, then redraw."""
+    run = at.session_state[f"{key}_run"] if f"{key}_run" in at.session_state else None
+    if run is not None:
+        assert run.wait(timeout), f"scoring still {run.status} after {timeout} s"
+        assert run.status == "done", f"scoring {run.status}: {run.error}"
+    at.run()
+    assert not at.exception, at.exception
     return at

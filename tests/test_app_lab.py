@@ -1,8 +1,11 @@
-"""The Proxy Lab page (Streamlit AppTest): scoring advances, stops and resumes; every view
-renders from the scores; the paper table shows the committed NAS-Bench-Suite-Zero numbers."""
+"""The Proxy Lab page (Streamlit AppTest): scoring runs in the engine's worker, stops and
+resumes; every view renders from the scores; the paper table shows the committed
+NAS-Bench-Suite-Zero numbers."""
+import time
+
 import pytest
 
-from conftest import open_app
+from conftest import open_app, until_scored, wait_for_states
 
 PAGE = "app_pages/proxy_lab.py"
 
@@ -12,14 +15,8 @@ def _progress(at) -> str:
     return bars[0].proto.text if bars else ""
 
 
-def _scored(size: int, runs: int = 12):
-    at = open_app(PAGE, state={"pl_size": size, "sb_batch": 16})
-    for _ in range(runs):
-        if not _progress(at):
-            break
-        at.run()
-    assert not at.exception, at.exception
-    return at
+def _scored(size: int):
+    return until_scored(open_app(PAGE, state={"pl_size": size, "sb_batch": 16}), "pl_scoring")
 
 
 def test_scoring_completes_and_every_view_renders():
@@ -39,11 +36,14 @@ def test_scoring_completes_and_every_view_renders():
 
 def test_stop_and_resume():
     at = open_app(PAGE, state={"pl_size": 400, "sb_batch": 16})
-    at.run()
     assert _progress(at).startswith("Scoring")
+    run = at.session_state["pl_scoring_run"]
+    wait_for_states(run, 2)
     at.button(key="pl_scoring_stop").click().run()
+    assert run.status == "stopped"
     stopped = _progress(at)
     assert stopped.startswith("Stopped at")
+    time.sleep(0.5)
     at.run()
     assert _progress(at) == stopped  # nothing more is scored while stopped
     at.button(key="pl_scoring_resume").click().run()

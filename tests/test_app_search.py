@@ -1,12 +1,15 @@
-"""The Search page (Streamlit AppTest): a search started with Start advances a little per run
-of the page's fragment, can be paused, resumed and stopped, and every finished or stopped run
-joins the comparison. The teaching network, a batch of 16 and budgets of 10–20 evaluations keep
-each test to seconds on a CPU; `se_budget_s` = 0 makes every page run take exactly one search
-state, so the tests can watch a run move step by step."""
+"""The Search page (Streamlit AppTest): a search started with Start runs in the engine's
+worker while the page redraws, can be paused, resumed and stopped, every finished or stopped
+run joins the comparison, and seed S gives exactly the trajectory of `python -m swap_core
+search --seeds S` with the same settings. The teaching network and budgets of 10–20
+evaluations keep each test to seconds on a CPU."""
+import json
 import math
+import shlex
+import time
 
 import pytest
-from conftest import counter, metric_values, open_app, require_file, run_while_running
+from conftest import counter, metric_values, open_app, require_file, run_while_running, wait_for_states
 
 from swap_core.proxies.swap import DEFAULT_MU, DEFAULT_SIGMA
 from swap_core.search import get_algorithm, list_algorithms
@@ -15,8 +18,12 @@ PAGE = "app_pages/search.py"
 
 
 def open_page(evaluations: int = 12, **state):
-    return open_app(PAGE, state={"sb_batch": 16, "se_evaluations": evaluations, "se_budget_s": 0.0,
+    return open_app(PAGE, state={"sb_batch": 16, "se_evaluations": evaluations,
                                  "se_algo": "random", "se_objective": "swap", **state})
+
+
+def worker(at):
+    return at.session_state["se_run"].worker
 
 
 def steps(at) -> int:
@@ -48,12 +55,10 @@ def test_start_advances_then_completes_and_joins_the_comparison():
     at = open_page(evaluations=10)
     at.button(key="se_start").click().run()
     assert not at.exception, at.exception
-    first = steps(at)
-    assert status(at) == "running" and first >= 1
+    assert status(at) == "running" and at.button(key="se_start").disabled  # one run at a time
+    wait_for_states(worker(at), 2)
     at.run()
-    at.run()
-    assert steps(at) > first  # each page run advances the search
-    assert at.button(key="se_start").disabled  # one run at a time
+    assert steps(at) >= 1  # the worker computes between the page's redraws
     run_while_running(at)
     assert status(at) == "done" and steps(at) == 10
     values = metric_values(at)
@@ -65,14 +70,14 @@ def test_start_advances_then_completes_and_joins_the_comparison():
 
 
 def test_stop_mid_run_freezes_the_step_count():
-    at = open_page(evaluations=20)
+    at = open_page(evaluations=2000)
     at.button(key="se_start").click().run()
-    at.run()
+    wait_for_states(worker(at), 3)
     at.button(key="se_stop").click().run()
     assert not at.exception, at.exception
     frozen = steps(at)
-    assert status(at) == "stopped" and frozen < 20
-    at.run()
+    assert status(at) == "stopped" and 3 <= frozen < 2000
+    time.sleep(0.5)
     at.run()
     assert steps(at) == frozen and status(at) == "stopped"
     table = compared(at)
@@ -82,24 +87,45 @@ def test_stop_mid_run_freezes_the_step_count():
 def test_pause_keeps_the_search_and_resume_continues_it():
     at = open_page(evaluations=20)
     at.button(key="se_start").click().run()
+    wait_for_states(worker(at), 2)
     at.button(key="se_pause").click().run()
-    paused = steps(at)
     assert status(at) == "paused"
+    assert worker(at).wait_parked(30)  # the step in progress lands, then the worker waits
     at.run()
-    assert steps(at) == paused
+    paused = steps(at)
+    time.sleep(0.5)
+    at.run()
+    assert steps(at) == paused and status(at) == "paused"
     at.button(key="se_resume").click().run()
-    at.run()
-    assert status(at) == "running" and steps(at) > paused
+    assert status(at) == "running"
     run_while_running(at)
     assert steps(at) == 20  # the same generator went on: no evaluation repeated or lost
     assert compared(at)["evaluations"].tolist() == [20]
 
 
+def test_a_page_run_is_the_command_line_run(tmp_path):
+    """Seed S on the page and `--seeds S` of the command the page shows: the same trajectory."""
+    from swap_core.cli import main
+
+    at = open_page(evaluations=12, se_seed=4, se_algo="swap-nas")
+    at.button(key="se_start").click().run()
+    run_while_running(at)
+    run = at.session_state["se_run"]
+    page = [(e.arch, e.score) for e in run.state.history]
+    args = shlex.split(run.command)
+    assert args[:4] == ["python", "-m", "swap_core", "search"] and "--seeds" in args
+    out = tmp_path / "runs.json"
+    assert main([*args[3:], "--out", str(out)]) == 0
+    record = json.loads(out.read_text())["runs"][0]
+    assert record["seed"] == 4 and record["arch"] == run.state.best.arch
+    assert record["score"] == pytest.approx(run.state.best.score, rel=1e-12)
+    assert len(page) == 12
+
+
 def test_several_seeds_run_one_after_another_and_are_compared():
     at = open_page(evaluations=10, se_repeats=2, se_seed=3)
     at.button(key="se_start").click().run()
-    run_while_running(at)  # the first seed ends; the second starts at once
-    run_while_running(at)
+    run_while_running(at)  # the first seed ends; the second starts at once, in the same worker
     table = compared(at)
     assert table["seed"].tolist() == [3, 4] and table["status"].tolist() == ["done", "done"]
 
@@ -157,7 +183,7 @@ def test_every_algorithm_runs_to_the_end_on_the_page(algo):
     if info.objective:
         assert at.selectbox(key="se_objective").value == info.objective
     at.button(key="se_start").click().run()
-    run_while_running(at, runs=60)
+    run_while_running(at, timeout=300)
     assert status(at) == "done", metric_values(at)
     assert len(at.get("plotly_chart")) >= 3  # best so far, population, best cell
     table = compared(at)

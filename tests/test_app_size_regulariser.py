@@ -4,7 +4,7 @@ Twenty cells and a batch of 16 keep a run to seconds on a CPU; the ground truth 
 the shared data directory (tests that need it skip without it)."""
 import re
 
-from conftest import metric_values, open_app, require_file
+from conftest import until_scored, metric_values, open_app, require_file
 
 from swap_core import size_regulariser as sr
 
@@ -13,14 +13,8 @@ PLAIN, REGULARISED = "ρ(SWAP, accuracy)", "ρ(regularised SWAP, accuracy)"
 
 
 def open_page(size: int = 20, **state):
-    """The page with `size` cells, run until their scoring is complete (the fragment scores
-    for up to 0.8 s per run)."""
-    at = open_app(PAGE, state={"sr_size": size, "sb_batch": 16, **state})
-    for _ in range(10):
-        if metric_values(at).get("Cells scored") == f"{size} of {size}":
-            break
-        at.run()
-        assert not at.exception, at.exception
+    """The page with `size` cells, redrawn once their scoring (in the engine's worker) is complete."""
+    at = until_scored(open_app(PAGE, state={"sr_size": size, "sb_batch": 16, **state}), "sr_scoring")
     assert metric_values(at)["Cells scored"] == f"{size} of {size}"
     return at
 

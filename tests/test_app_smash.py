@@ -1,19 +1,25 @@
-"""The SMASH page (AppTest): Start trains the hypernetwork a step per fragment run, then scores the
-cells and ends with both scatters and their Spearman ρ; Stop freezes the step count; another
-search space or missing data is a message, not an exception."""
-from conftest import counter, counts_while_active, metric_values, open_app, require_file, stop_after_a_run
+"""The SMASH page (AppTest): Start trains the hypernetwork in a worker, then scores the cells and
+ends with both scatters and their Spearman ρ; Stop freezes the step count at once, and a run
+stopped while training can still rank the cells; the page shows the thread count and the
+command that computes the same; another search space or missing data is a message."""
+import torch
+from conftest import counter, counts_while_active, metric_values, open_app, page_run, require_file, stop_after_a_run
 
 PAGE = "app_pages/oneshot_smash.py"
+KEY = "sm_run"
 
 
 def _page(query=None, **state):
-    return open_app(PAGE, query=query, state={"sm_budget_s": 0.0, "sm_steps": 5, "sm_archs": 6, **state})
+    return open_app(PAGE, query=query, state={"sm_steps": 5, "sm_archs": 6, **state})
 
 
-def test_page_runs():
+def test_page_runs_and_shows_the_command_with_the_servers_threads():
     at = _page()
-    assert at.button(key="sm_start")
+    assert at.button(key="sm_start") and at.button(key="sm_stop").disabled
     assert any("SMASH" in e.label for e in at.expander)
+    command = at.code[0].value
+    assert command.startswith("python -m swap_core oneshot smash --archs 6 --seed 0 --steps 5")
+    assert command.endswith(f"--threads {torch.get_num_threads()}")
 
 
 def test_start_trains_then_ranks_with_a_rho():
@@ -22,21 +28,28 @@ def test_start_trains_then_ranks_with_a_rho():
     at = _page()
     at.button(key="sm_start").click().run()
     assert not at.exception, at.exception
-    steps = counts_while_active(at, ("training", "scoring"))
+    steps = counts_while_active(at, KEY)
     values = metric_values(at)
     assert steps == sorted(steps) and steps[-1] == 5 and values["Status"] == "done"
+    assert page_run(at, KEY).states == 5 + 6  # a state per training step and per ranked cell
     assert float(values["Spearman ρ (SMASH)"]) == float(values["Spearman ρ (SMASH)"])  # a number
     assert "Spearman ρ (SWAP)" in values
     assert at.get("download_button") and at.get("plotly_chart")
+    assert not at.button(key="sm_start").disabled and at.button(key="sm_stop").disabled
 
 
-def test_stop_freezes_training():
+def test_stop_freezes_training_and_the_cells_can_still_be_ranked():
     require_file("cifar10_sample.npz")
     require_file("nb201_accuracy.csv")
-    at = _page(sm_steps=200)
-    stopped = stop_after_a_run(at, "sm_start", "sm_stop")
-    at.run()
-    assert counter(at)[0] == stopped < 200 and metric_values(at)["Status"] in ("scoring", "done")
+    at = _page(sm_steps=2000)
+    stopped = stop_after_a_run(at, "sm_start", "sm_stop", KEY)
+    assert metric_values(at)["Status"] == "stopped" and 1 <= counter(at)[0] == stopped < 2000
+    at.button(key="sm_rank").click().run()
+    assert not at.exception, at.exception
+    counts_while_active(at, KEY)
+    values = metric_values(at)
+    assert values["Status"] == "done" and counter(at)[0] == stopped  # ranked with the weights reached
+    assert "Spearman ρ (SMASH)" in values
 
 
 def test_another_space_shows_a_message():

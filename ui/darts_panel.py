@@ -1,11 +1,12 @@
-"""The DARTS & perturbation page's run and figures: a first-order DARTS supernet on
-NAS-Bench-201 (`swap_core.oneshot.darts.train_supernet`) kept as a generator in
-`st.session_state` and advanced for at most BUDGET_S seconds per run of a fragment that reruns
-every REFRESH_S while it trains; then both selection rules (magnitude, Wang et al.'s
-perturbation) turn the trained supernet into one cell each."""
+"""The DARTS & perturbation page's runs and figures. Training is the generator
+`swap_core.oneshot.darts.train_supernet`, computed by a `swap_core.runs.Run` in a worker
+thread (`ui.live.start_run`); each state is folded into a `DartsTrace` (the curve, α per
+epoch) as it comes. Then both selection rules turn the trained supernet into one cell each:
+magnitude at once, Wang et al.'s perturbation as a second run (`darts.perturbation_on_copy`,
+on a copy of the supernet made in its worker) folded into a `Selection`. The page's
+fragments only read these and draw."""
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Iterator
@@ -19,14 +20,15 @@ from scipy import special
 
 from swap_core import benchmarks, data, explorer
 from swap_core.oneshot import darts
+from swap_core.runs import Run
 from swap_core.spaces.nb201 import OPS
 from swap_core.spaces.nb201_net import EDGES
 
 from .figures import training_figure
-from .live import error_with_type, stop_live, take_states
+from .live import current_run, start_run, stop_run
 
-REFRESH_S, BUDGET_S = 1.0, 0.7
-RUN_KEY, CHOICE_KEY, BUDGET_KEY = "od_run", "od_choice", "od_budget_s"  # tests set od_budget_s = 0: one step per run
+RUN_KEY, TRACE_KEY = "od_run", "od_trace"                  # the training run, and what the page keeps of it
+CHOICE_RUN_KEY, CHOICE_KEY = "od_choice_run", "od_choice"  # the perturbation run, and the chosen cells
 ALPHA_MODES = {"learned (DARTS)": "learn", "uniform (α fixed)": "uniform"}
 EDGE_LABELS = [f"{src}→{dst}" for src, dst in EDGES]
 FAILURES = (ValueError, RuntimeError, data.DataSourceError, benchmarks.MissingDataError)
@@ -57,16 +59,24 @@ mechanics, not the paper's numbers.
 
 
 @dataclass
-class DartsRun:
+class DartsTrace:
+    """What the page keeps of one training run, folded in by the worker after each state (`add`)."""
+
     config: darts.DartsConfig
     seed: int
-    generator: Iterator[darts.DartsState] | None
     split: darts.Split
-    rows: list[dict] = field(default_factory=list)          # one per step
-    alphas: list[np.ndarray] = field(default_factory=list)  # α at the start and after each epoch
+    threads: int                                             # torch threads of the process that trains
+    run: Run | None = None
+    rows: list[dict] = field(default_factory=list)           # one per step
+    alphas: list[np.ndarray] = field(default_factory=lambda: [np.zeros((len(EDGES), len(OPS)))])  # start, epochs
     last: darts.DartsState | None = None
-    status: str = "running"  # running | stopped | done | failed
-    error: str = ""
+
+    def add(self, state: darts.DartsState) -> None:
+        self.rows.append({"step": state.step, "epoch": state.epoch, "train_loss": state.train_loss,
+                          "train_accuracy": state.train_acc, "val_accuracy": state.val_acc})
+        if not math.isnan(state.val_acc):
+            self.alphas.append(state.alpha)
+        self.last = state
 
     @property
     def total_steps(self) -> int:
@@ -78,47 +88,45 @@ class DartsRun:
 
     @property
     def trained(self) -> bool:
-        return self.last is not None and self.status in ("done", "stopped")
+        """A supernet to choose from: the run is done, or stopped after a step."""
+        return self.last is not None and self.run is not None and self.run.status in ("done", "stopped")
 
 
-def current_run() -> DartsRun | None:
-    return st.session_state.get(RUN_KEY)
+def current() -> tuple[Run | None, DartsTrace | None]:
+    """The training run and its trace (both None before the first Start)."""
+    run, trace = current_run(RUN_KEY), st.session_state.get(TRACE_KEY)
+    if run is None or not isinstance(trace, DartsTrace) or trace.run is not run:
+        return None, None
+    return run, trace
 
 
 def start(config: darts.DartsConfig, seed: int) -> str | None:
-    """Load the images and make the generator; an error message instead when that fails."""
-    stop()
-    stop_selection()
+    """Load the images and start training in a worker; an error message instead when loading fails."""
+    stop_run(CHOICE_RUN_KEY)
     st.session_state.pop(CHOICE_KEY, None)
     try:
         split = darts.load_split(config.n_train, config.n_val, seed, config.source, config.input_size)
     except FAILURES as error:
-        st.session_state.pop(RUN_KEY, None)
+        stop_run(RUN_KEY)
+        st.session_state.pop(TRACE_KEY, None)
         return f"{type(error).__name__}: {error}"
-    generator = darts.train_supernet(config, seed, split)
-    st.session_state[RUN_KEY] = DartsRun(config, seed, generator, split, alphas=[np.zeros((len(EDGES), len(OPS)))])
+    trace = DartsTrace(config, seed, split, config.threads)
+    trace.run = start_run(RUN_KEY, darts.train_supernet(config, seed, split), name="darts", on_state=trace.add)
+    st.session_state[TRACE_KEY] = trace
     return None
 
 
-def stop() -> None:
-    stop_live(current_run())
-
-
-def advance(run: DartsRun, budget_s: float) -> None:
-    """Take steps for about `budget_s` seconds (at least one)."""
-
-    def on_state(state: darts.DartsState) -> None:
-        run.last = state
-        run.rows.append({"step": state.step, "epoch": state.epoch, "train_loss": state.train_loss,
-                         "train_accuracy": state.train_acc, "val_accuracy": state.val_acc})
-        if not math.isnan(state.val_acc):
-            run.alphas.append(state.alpha)
-        if state.done:
-            run.status = "done"
-
-    take_states(run, budget_s, on_state, failures=FAILURES, describe=error_with_type)
-    if run.status != "running":
-        run.generator = None  # done or failed: let the supernet's optimiser state go
+def command_line(config: darts.DartsConfig, seed: int) -> str:
+    """The command that computes what the page shows for these settings (same cells, same
+    numbers: same seed, images and thread count)."""
+    defaults = darts.DartsConfig()
+    rules = "magnitude,perturbation" if config.alpha == "learn" else "perturbation-uniform"
+    args = ["python -m swap_core oneshot darts", f"--selection {rules}", f"--seeds {seed}", f"--epochs {config.epochs}"]
+    if config.n_train != defaults.n_train or config.n_val != defaults.n_val:
+        args.append(f"--images {config.n_train}")
+    if config.source != defaults.source:
+        args.append(f"--data {config.source}")
+    return " ".join(args + [f"--threads {config.threads}"])
 
 
 # --- tables -----------------------------------------------------------------------------------
@@ -127,15 +135,15 @@ def softmax(alpha: np.ndarray) -> np.ndarray:
     return special.softmax(alpha, axis=1)
 
 
-def history_frame(run: DartsRun) -> pd.DataFrame:
-    return pd.DataFrame(run.rows)
+def history_frame(trace: DartsTrace) -> pd.DataFrame:
+    return pd.DataFrame(list(trace.rows))
 
 
-def alpha_table(run: DartsRun) -> pd.DataFrame:
+def alpha_table(trace: DartsTrace) -> pd.DataFrame:
     """α and softmax(α) per epoch (0 = before training), edge and op, long format."""
     rows = [{"epoch": epoch, "edge": EDGE_LABELS[e], "op": op, "alpha": float(alpha[e, k]),
              "weight": float(weights[e, k])}
-            for epoch, alpha in enumerate(run.alphas) for weights in (softmax(alpha),)
+            for epoch, alpha in enumerate(list(trace.alphas)) for weights in (softmax(alpha),)
             for e in range(len(EDGES)) for k, op in enumerate(OPS)]
     return pd.DataFrame(rows)
 
@@ -155,52 +163,46 @@ def _choice(rule: str, arch: str, seconds: float) -> Choice:
 
 @dataclass
 class Selection:
-    """Both rules on one trained supernet: magnitude at once, perturbation live (a generator of
-    `darts.PerturbationState` over a copy of the supernet, so the run's own stays as trained)."""
+    """Both rules on one trained supernet: magnitude at once, perturbation as a run (its states
+    folded in by `add`, in the worker)."""
 
-    run_id: int
-    choices: list[Choice]                     # magnitude, then perturbation once it is done
-    generator: Iterator[darts.PerturbationState] | None
+    trained: Run                               # the training run whose supernet is chosen from
+    choices: list[Choice]                      # magnitude, then perturbation once it is done
+    run: Run | None = None
     last: darts.PerturbationState | None = None
-    status: str = "running"                   # running | stopped | done | failed
-    error: str = ""
+
+    def add(self, state: darts.PerturbationState) -> None:
+        if state.done:
+            self.choices.append(_choice("perturbation", state.arch, state.seconds))
+        self.last = state
 
     @property
     def trials(self) -> tuple[int, int]:
         return (self.last.trials, self.last.total_trials) if self.last else (0, len(EDGES) * len(OPS))
 
 
-def current_selection(run: DartsRun | None) -> Selection | None:
-    """The selection made on `run`'s supernet, if any (a new run forgets the old selection)."""
+def current_selection(run: Run | None) -> tuple[Run | None, Selection | None]:
+    """The perturbation run and the selection made on `run`'s supernet, if any (a new
+    training run forgets the old selection)."""
     selection = st.session_state.get(CHOICE_KEY)
-    return selection if run is not None and isinstance(selection, Selection) and selection.run_id == id(run) else None
+    if run is None or not isinstance(selection, Selection) or selection.trained is not run:
+        return None, None
+    return selection.run, selection
 
 
-def start_selection(run: DartsRun) -> None:
-    """Magnitude selection now; perturbation selection starts on a copy of the supernet."""
-    stop_selection()
+def _perturbation(trace: DartsTrace) -> Iterator[darts.PerturbationState]:
+    trace.run.wait()  # after Stop, the worker may still be finishing a step on the supernet
+    yield from darts.perturbation_on_copy(trace.last.supernet, trace.split, trace.config, trace.seed)
+
+
+def start_selection(trace: DartsTrace) -> None:
+    """Magnitude selection now; perturbation selection in a worker, on a copy of the supernet."""
     started = time.perf_counter()
-    magnitude = _choice("magnitude", darts.select_magnitude(run.last.alpha), time.perf_counter() - started)
-    generator = darts.perturbation_run(copy.deepcopy(run.last.supernet), run.split, run.config, run.seed)
-    st.session_state[CHOICE_KEY] = Selection(id(run), [magnitude], generator)
-
-
-def stop_selection() -> None:
-    stop_live(st.session_state.get(CHOICE_KEY))
-
-
-def advance_selection(selection: Selection, budget_s: float) -> None:
-    """Perturbation trials for about `budget_s` seconds (at least one)."""
-
-    def on_state(state: darts.PerturbationState) -> None:
-        selection.last = state
-        if state.done:
-            selection.choices.append(_choice("perturbation", state.arch, state.seconds))
-            selection.status = "done"
-
-    take_states(selection, budget_s, on_state, failures=FAILURES, describe=error_with_type)
-    if selection.status != "running":
-        selection.generator = None
+    magnitude = _choice("magnitude", darts.select_magnitude(trace.last.alpha), time.perf_counter() - started)
+    selection = Selection(trace.run, [magnitude])
+    selection.run = start_run(CHOICE_RUN_KEY, _perturbation(trace), name="darts-perturbation",
+                              on_state=selection.add)
+    st.session_state[CHOICE_KEY] = selection
 
 
 def decisions_table(selection: Selection) -> pd.DataFrame:
@@ -210,10 +212,10 @@ def decisions_table(selection: Selection) -> pd.DataFrame:
                          for number, d in enumerate(selection.last.decisions if selection.last else (), 1)])
 
 
-def choices_table(chosen: list[Choice], run: DartsRun) -> pd.DataFrame:
+def choices_table(chosen: list[Choice], trace: DartsTrace) -> pd.DataFrame:
     return pd.DataFrame([{"selection": c.rule, "arch": c.arch, "nb201_cifar10_accuracy": c.accuracy,
-                          "alpha_mode": run.config.alpha, "epochs_trained": run.last.epoch, "seed": run.seed,
-                          "threads": run.config.threads, "selection_seconds": round(c.seconds, 3)} for c in chosen])
+                          "alpha_mode": trace.config.alpha, "epochs_trained": trace.last.epoch, "seed": trace.seed,
+                          "threads": trace.threads, "selection_seconds": round(c.seconds, 3)} for c in chosen])
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -251,7 +253,7 @@ def skip_figure(alphas: list[np.ndarray]) -> go.Figure:
     return figure
 
 
-__all__ = ["ALPHA_MODES", "BUDGET_S", "BUDGET_KEY", "CHOICE_KEY", "Choice", "DartsRun", "EXPLAIN", "REFRESH_S",
-           "Selection", "advance", "advance_selection", "alpha_now_figure", "alpha_table", "choices_table",
-           "current_run", "current_selection", "curve_figure", "decisions_table", "history_frame", "skip_figure",
-           "softmax", "start", "start_selection", "stop", "stop_selection"]
+__all__ = ["ALPHA_MODES", "CHOICE_KEY", "CHOICE_RUN_KEY", "Choice", "DartsTrace", "EXPLAIN", "RUN_KEY",
+           "Selection", "TRACE_KEY", "alpha_now_figure", "alpha_table", "choices_table", "command_line", "current",
+           "current_selection", "curve_figure", "decisions_table", "history_frame", "skip_figure", "softmax", "start",
+           "start_selection"]

@@ -1,13 +1,90 @@
-"""Live runs kept in `st.session_state`: a generator (a search, a training) advanced a little per
-run of a page's fragment, and stopped from a button. Search, Train this cell, DARTS and SMASH
-all run this way; a run is any object with `generator`, `status` and `error`."""
+"""The app's one live-run type: a `swap_core.runs.Run` (a generator of states computed in a
+background worker thread) kept in `st.session_state` under a page's key, Pause/Resume/Stop
+buttons, and a fragment that only reads the run's latest state and draws it.
+
+- `start_run(key, states, ...)` stops the run already under `key` (if any) and starts the new
+  one; it goes on while the user visits another page, and its states are kept when stopped.
+- `run_buttons(run, prefix)` draws Pause/Resume and Stop; the buttons act on the run at once
+  (`Run.stop` freezes what the page shows within one redraw, well under half a second).
+- `live_fragment(draw, run)` calls `draw()` now and every `REFRESH_S` seconds while the run
+  is active; when it ends, one full rerun redraws the page around the final state.
+No Streamlit call is made off the script thread: the worker only computes.
+"""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import streamlit as st
 
+from swap_core.runs import Run
+
+REFRESH_S = 0.5  # the fragment's period while a run is active: Stop shows within this
+
+
+def current_run(key: str) -> Run | None:
+    run = st.session_state.get(key)
+    return run if isinstance(run, Run) else None
+
+
+def start_run(key: str, states: Iterator[Any], *, name: str = "run",
+              on_state: Callable[[Any], None] | None = None) -> Run:
+    """Stop the run under `key`, if any, and start `states` in a worker under `key`."""
+    old = current_run(key)
+    if old is not None:
+        old.stop()
+    run = Run(states, name=name, on_state=on_state)
+    st.session_state[key] = run
+    return run
+
+
+def stop_run(key: str) -> bool:
+    run = current_run(key)
+    return bool(run and run.stop())
+
+
+def run_buttons(run: Run | None, prefix: str, *, pause: bool = True, columns=None) -> None:
+    """Pause/Resume (when `pause`) and Stop for `run`, in `columns` (two, or one without pause)."""
+    columns = columns or st.columns(2 if pause else 1)
+    if pause:
+        if run is not None and run.status == "paused":
+            columns[0].button("Resume", icon=":material/resume:", key=f"{prefix}_resume", width="stretch",
+                              on_click=run.resume)
+        else:
+            columns[0].button("Pause", icon=":material/pause:", key=f"{prefix}_pause", width="stretch",
+                              disabled=not (run and run.status == "running"),
+                              on_click=run.pause if run else None)
+    columns[-1].button("Stop", icon=":material/stop:", key=f"{prefix}_stop", width="stretch",
+                       disabled=not (run and run.active), on_click=run.stop if run else None)
+
+
+def live_fragment(draw: Callable[[], None], run: Run | None, *, key: str) -> None:
+    """Draw now and, while `run` is active, every REFRESH_S; one full rerun when it ends (so
+    buttons and tables around the fragment catch up)."""
+    active = run is not None and run.active
+    seen_key = f"{key}_was_active"
+
+    @st.fragment(run_every=REFRESH_S if active else None)
+    def fragment() -> None:
+        draw()
+        now_active = run is not None and run.active
+        if st.session_state.get(seen_key) and not now_active:
+            st.session_state[seen_key] = False
+            st.rerun(scope="app")
+        st.session_state[seen_key] = now_active
+
+    fragment()
+
+
+def wait_a_moment(run: Run | None, seconds: float = 0.05) -> None:
+    """Give a just-started worker a moment to publish its first state (tests, first draw)."""
+    deadline = time.perf_counter() + seconds
+    while run is not None and run.states == 0 and run.active and time.perf_counter() < deadline:
+        time.sleep(0.005)
+
+
+# --- the older per-fragment stepping, until every page has moved to `Run` -----------------
 def close_generator(generator) -> None:
     """Close a live run's generator from a button's callback. The callback can run while the
     page's fragment, in the run this click interrupts, is still inside `next(generator)`
@@ -63,4 +140,5 @@ def error_with_type(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-__all__ = ["close_generator", "error_with_type", "stop_live", "take_states"]
+__all__ = ["REFRESH_S", "close_generator", "current_run", "error_with_type", "live_fragment", "run_buttons",
+           "start_run", "stop_live", "stop_run", "take_states", "wait_a_moment"]

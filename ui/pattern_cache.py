@@ -16,14 +16,12 @@ from .settings import Settings
 
 
 def _key(settings: Settings, with_batch: bool = True) -> tuple:
-    network = (settings.space_name, settings.arch, settings.preset, settings.dataset, settings.source,
-               settings.seed, settings.device)
-    return (*network, settings.batch_size) if with_batch else network
+    setup = settings.setup if with_batch else settings.setup.replace(batch=None)
+    return (*setup.key, settings.arch)
 
 
 def _network(settings: Settings, init: str) -> nn.Module:
-    return views.build_network(settings.space, settings.arch, settings.config, settings.seed,
-                               settings.device, init)
+    return views.build_network(settings.setup, settings.arch, init)
 
 
 def _images(settings: Settings, size: int | None = None, input_size: int | None = None):

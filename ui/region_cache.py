@@ -7,9 +7,8 @@ from __future__ import annotations
 import time
 
 import streamlit as st
-import torch
 
-from swap_core import regions
+from swap_core import init, regions
 
 from . import cached
 from .settings import Settings
@@ -47,8 +46,7 @@ class LazyProgress:
 def _image_slice(key: tuple, indices: tuple[int, int, int], resolution: int, span: tuple[float, float],
                  _settings: Settings) -> regions.SliceRegions:
     images = cached.batch(_settings).images
-    torch.manual_seed(_settings.seed)
-    model = _settings.space.build(_settings.arch, _settings.config).to(_settings.device)
+    model = init.build_seeded(_settings.space, _settings.arch, _settings.config, _settings.seed, _settings.device)
     progress = LazyProgress("Forward passes over the slice")
     result = regions.slice_regions(model, *(images[i] for i in indices), resolution, span, progress=progress)
     progress.close()

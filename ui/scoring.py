@@ -1,33 +1,52 @@
-"""Proxy scores for the pages, cached: the current cell's, a reference sample of random
-cells of the same space (scored the same way) that ranks them, and any set of cells
-scored with a progress bar and Stop (`scoring_panel`).
+"""Proxy scores for the pages: the current cell's, a reference sample of random cells of the
+same space (scored the same way) that ranks them, and any set of cells scored with a
+progress bar and Stop (`scoring_panel`).
 
-Proxies come in two groups: the fast ones (milliseconds to a second per network) and those
-that need one backward pass per sample (`per_sample_passes`, seconds per network on a CPU).
-The reference sample is scored a few cells per run inside a fragment, so the page stays
-usable while it fills, and every chunk is cached: a revisit, or another browser with the
-same settings, gets it at once.
+Every row comes from `explorer.score_rows` (so from `Setup.score`) and is kept in one
+server-wide memory keyed by (Setup key, cell, proxies): a revisit, or another browser with
+the same settings, gets it at once. Sets of cells are scored by the engine's worker
+(`swap_core.runs.Run`), never in the script thread; the page's fragment only reads how far
+the memory has got. Proxies come in two groups: the fast ones (milliseconds to a second per
+network) and those that need one backward pass per sample (`per_sample_passes`, seconds per
+network on a CPU).
 """
 from __future__ import annotations
 
-import time
+import threading
 
 import pandas as pd
 import streamlit as st
 
 from swap_core import explorer
+from swap_core.explorer import SIZE_COLUMNS
 from swap_core.proxies import get_proxy, list_proxies
-from swap_core.spaces import get_space
+from swap_core.runs import Run
 
-from . import cached
+from .live import current_run, live_fragment
 from .settings import Settings
 
-# The fragment that fills the reference reruns every REFRESH_S and computes for BUDGET_S:
-# a rerun request that arrives while a run is still busy would interrupt it unseen.
-REFRESH_S, BUDGET_S = 1.5, 0.8
-# Every scored cell also carries the size of its *benchmark* network (the published model,
-# whose accuracy the ground truth gives), whatever network the proxies ran on.
-SIZE_COLUMNS = ("benchmark params (M)", "benchmark FLOPs (M)")
+
+class ScoreMemory:
+    """Rows by (Setup key, cell, proxy names), shared by every session of the server."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple, dict] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, arch: str, names: tuple[str, ...]) -> dict | None:
+        return self._rows.get((key, arch, names))
+
+    def put(self, key: tuple, names: tuple[str, ...], row: dict) -> None:
+        with self._lock:
+            self._rows[(key, row["arch"], names)] = row
+
+    def rows(self, key: tuple, archs: list[str], names: tuple[str, ...]) -> list[dict]:
+        return [row for arch in archs if (row := self._rows.get((key, arch, names))) is not None]
+
+
+@st.cache_resource(show_spinner=False)
+def memory() -> ScoreMemory:
+    return ScoreMemory()
 
 
 def proxy_groups() -> tuple[list[str], list[str]]:
@@ -38,27 +57,23 @@ def proxy_groups() -> tuple[list[str], list[str]]:
 
 
 def settings_key(settings: Settings) -> tuple:
-    """The settings that change a score (all but the current cell)."""
-    return (settings.space_name, settings.preset, settings.dataset, settings.source, settings.batch_size,
-            settings.seed, settings.device)
+    """What changes a score (all but the current cell): the sidebar's Setup, as its key."""
+    return settings.setup.key
 
 
-@st.cache_data(show_spinner=False, max_entries=4096)
-def _scores(key: tuple, archs: tuple[str, ...], names: tuple[str, ...]) -> pd.DataFrame:
-    space, preset, dataset, source, batch_size, seed, device = key
-    space_obj = get_space(space)
-    images = cached.images(source, batch_size, seed, space_obj.config(preset, dataset).input_size)
-    table = explorer.score_architectures(space_obj, list(archs), space_obj.config(preset, dataset), images.images,
-                                         images.labels, names, seed=seed, device=device)
-    sizes = [explorer.network_size(space_obj, arch, space_obj.config("benchmark", dataset)) for arch in archs]
-    table[SIZE_COLUMNS[0]] = [p / 1e6 for p, _ in sizes]
-    table[SIZE_COLUMNS[1]] = [f for _, f in sizes]
-    return table
+def _table(rows: list[dict], names: list[str]) -> pd.DataFrame:
+    columns = ["arch", "seconds", *names, "errors", *SIZE_COLUMNS]
+    return pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
 
 
 def cell_scores(settings: Settings, arch: str, names: list[str]) -> tuple[dict, dict, float]:
-    """(scores, errors, seconds) of one cell with the given proxies."""
-    row = _scores(settings_key(settings), (arch,), tuple(names)).iloc[0]
+    """(scores, errors, seconds) of one cell with the given proxies (one cell: computed here,
+    well under a second for the teaching networks, and remembered)."""
+    key, names_t = settings_key(settings), tuple(names)
+    row = memory().get(key, arch, names_t)
+    if row is None:
+        row = next(explorer.score_rows(settings.setup, [arch], names))
+        memory().put(key, names_t, row)
     return {n: float(row[n]) for n in names}, dict(row["errors"]), float(row["seconds"])
 
 
@@ -67,62 +82,88 @@ def reference_archs(settings: Settings, size: int) -> list[str]:
     return explorer.sample_architectures(settings.space, size, settings.seed)
 
 
-def scores_so_far(settings: Settings, archs: list[str], names: list[str],
-                  budget_s: float = BUDGET_S) -> tuple[pd.DataFrame, int]:
-    """Scores of `archs` computed so far, in order: every cell this session has seen
-    (instant, from the cache), then new cells until `budget_s` has been spent (0: none).
-    One cached call per cell, so an edit never waits behind more than one. Returns
-    (scores, cells done)."""
-    key, parts, start = settings_key(settings), [], time.perf_counter()
-    seen = st.session_state.setdefault("scoring_done", set())
-    for arch in archs:
-        if time.perf_counter() - start >= budget_s and (key, arch, tuple(names)) not in seen:
-            break
-        parts.append(_scores(key, (arch,), tuple(names)))
-        seen.add((key, arch, tuple(names)))
-    columns = ["arch", "seconds", *names, "errors", *SIZE_COLUMNS]
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    return table, len(table)
+def _scoring_states(settings: Settings, archs: list[str], groups: list[list[str]]):
+    """Score what the memory lacks, group after group; a state = (group index, cells done)."""
+    key, setup, store = settings_key(settings), settings.setup, memory()
+    for index, names in enumerate(groups):
+        names_t = tuple(names)
+        missing = [a for a in archs if store.get(key, a, names_t) is None]
+        for row in explorer.score_rows(setup, missing, names):
+            store.put(key, names_t, row)
+            yield index, len(store.rows(key, archs, names_t))
+
+
+def ensure_scoring(settings: Settings, archs: list[str], groups: list[list[str]], key: str) -> Run | None:
+    """The worker scoring `archs` with each group of proxies (started unless the memory has
+    them all, or the user stopped this very job); None when nothing needs to run."""
+    job = (settings_key(settings), hash(tuple(archs)), tuple(tuple(g) for g in groups))
+    run = current_run(f"{key}_run")
+    if st.session_state.get(f"{key}_job") == job and run is not None:
+        return run
+    if run is not None:
+        run.stop()
+    store = memory()
+    complete = all(len(store.rows(job[0], archs, tuple(g))) == len(archs) for g in groups)
+    if complete or st.session_state.get(f"{key}_stopped") == job:
+        st.session_state.pop(f"{key}_run", None)
+        st.session_state[f"{key}_job"] = job if complete else None
+        return None
+    run = Run(_scoring_states(settings, archs, groups), name=key)
+    st.session_state[f"{key}_run"], st.session_state[f"{key}_job"] = run, job
+    return run
+
+
+def _stop(key: str) -> None:
+    run = current_run(f"{key}_run")
+    if run is not None and run.stop():
+        st.session_state[f"{key}_stopped"] = st.session_state.get(f"{key}_job")
+        st.session_state.pop(f"{key}_job", None)
+
+
+def _resume(key: str) -> None:
+    st.session_state.pop(f"{key}_stopped", None)
 
 
 def scoring_panel(settings: Settings, archs: list[str], names: list[str], key: str) -> tuple[pd.DataFrame, bool]:
-    """Progress bar with Stop / Resume for scoring `archs` with `names`, advancing in a
-    fragment (the rest of the page redraws when the job completes or stops). Returns the
-    scores so far and whether they are complete."""
-    table, done = scores_so_far(settings, archs, names, budget_s=0.0)
-    job = (settings_key(settings), hash(tuple(archs)), tuple(names))
-    stopped = st.session_state.get(f"{key}_stopped") == job
-    running = done < len(archs) and not stopped
+    """Progress bar with Stop / Resume for scoring `archs` with `names` in the engine's worker
+    (the rest of the page redraws as a fifth of the cells come in, and at the end). Returns
+    the scores so far and whether they are complete."""
+    run = ensure_scoring(settings, archs, [names], key)
+    names_t, settings_k = tuple(names), settings_key(settings)
+    shown = len(memory().rows(settings_k, archs, names_t))
 
-    @st.fragment(run_every=REFRESH_S if running else None)
     def panel() -> None:
-        now = done
-        if running and st.session_state.get(f"{key}_stopped") != job:
-            now = scores_so_far(settings, archs, names)[1]
+        now = len(memory().rows(settings_k, archs, names_t))
         if now < len(archs):
-            verb = "Stopped at" if st.session_state.get(f"{key}_stopped") == job else "Scoring"
-            st.progress(now / len(archs), text=f"{verb} {now} of {len(archs)} architectures")
-            if verb == "Scoring":
-                st.button("Stop", icon=":material/stop:", key=f"{key}_stop",
-                          on_click=lambda: st.session_state.__setitem__(f"{key}_stopped", job))
+            if run is not None and run.active:
+                st.progress(now / len(archs), text=f"Scoring {now} of {len(archs)} architectures "
+                                                   f"(in the background: other views stay usable)")
+                st.button("Stop", icon=":material/stop:", key=f"{key}_stop", on_click=_stop, args=(key,))
             else:
-                st.button("Resume", icon=":material/play_arrow:", key=f"{key}_resume",
-                          on_click=lambda: st.session_state.pop(f"{key}_stopped", None))
-        if running and now != done and (now == len(archs) or now - done >= max(10, len(archs) // 5)):
-            st.rerun()  # the page's views catch up with the scores
+                what = run.error if run is not None and run.status == "failed" else ""
+                st.progress(now / len(archs), text=f"Stopped at {now} of {len(archs)} architectures {what}")
+                st.button("Resume", icon=":material/play_arrow:", key=f"{key}_resume", on_click=_resume, args=(key,))
+        if run is not None and run.active and now - shown >= max(10, len(archs) // 5):
+            st.rerun(scope="app")  # the page's views catch up with the scores
 
-    panel()
-    return table, done == len(archs)
+    live_fragment(panel, run, key=key)
+    table = _table(memory().rows(settings_k, archs, names_t), names)
+    return table, len(table) == len(archs)
 
 
-def reference_table(settings: Settings, size: int, groups: list[list[str]],
-                    budget_s: float = BUDGET_S) -> tuple[pd.DataFrame, int]:
-    """The reference sample scored with each group of proxies in turn (a later group starts
-    once the earlier ones are complete): (one column per proxy, number of cells complete)."""
-    table, complete = pd.DataFrame({"arch": reference_archs(settings, size)}), size
+def reference_table(settings: Settings, size: int, groups: list[list[str]]) -> tuple[pd.DataFrame, int, Run | None]:
+    """The reference sample scored with each group of proxies in turn, in the worker: (one
+    column per proxy for the cells scored so far, number of cells complete in every group,
+    the worker or None)."""
+    archs = reference_archs(settings, size)
+    run = ensure_scoring(settings, archs, groups, "cd_ref")
+    table, complete = pd.DataFrame({"arch": archs}), size
     for names in groups:
-        if complete < size:
-            break
-        part, complete = scores_so_far(settings, reference_archs(settings, size), names, budget_s)
+        part = _table(memory().rows(settings_key(settings), archs, tuple(names)), names)
+        complete = min(complete, len(part))
         table = table.merge(part[["arch", *names]], on="arch", how="left")
-    return table, complete
+    return table, complete, run
+
+
+__all__ = ["SIZE_COLUMNS", "ScoreMemory", "cell_scores", "ensure_scoring", "memory", "proxy_groups",
+           "reference_archs", "reference_table", "scoring_panel", "settings_key"]

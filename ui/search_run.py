@@ -1,17 +1,15 @@
-"""The Search page's runs: a live search generator kept in `st.session_state` (a generator is
-not picklable, so it cannot live in `st.cache_*`), advanced a little per fragment run, and
-the finished or stopped runs kept for comparison.
-
-A run advances in `advance`: it asks the generator for states until `budget_s` seconds of
-compute are spent (at least one state per call), so a fragment that reruns every
-`REFRESH_S` seconds stays below its own period — a rerun request that arrives while a
-fragment run is still busy would interrupt it unseen. The objective is built in one place,
-`build_objective`, from the page's widgets.
+"""The Search page's runs: the command line's search session (`experiment.search_states`)
+computed in a background worker (`swap_core.runs.Run`), one seed after another, while the
+page's fragment only reads the latest state and draws. The run is kept in `st.session_state`,
+goes on while the user visits other pages, and every finished or stopped seed joins the
+comparison. `command` is the `python -m swap_core search` line that reproduces it: the page
+and the command build the same `SearchSetup`, so seed S gives the same trajectory in both.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,72 +20,22 @@ import streamlit as st
 from swap_core import explorer
 from swap_core.ensembles import get_ensemble, list_ensembles
 from swap_core.proxies import get_proxy
-from swap_core.search import Budget, SearchGenerator, SearchState, get_algorithm, objectives
-from swap_core.search.base import Scorer
+from swap_core.runs import Run
+from swap_core.search import SearchState, get_algorithm, objectives
+from swap_core.search.experiment import DEFAULT_OBJECTIVE, SearchSetup, check_search, command_line, search_states, total_steps
+from swap_core.setup import Setup
 from swap_core.spaces import get_space
 
 from . import cached
-from .live import close_generator, error_with_type, take_states
 from .settings import Settings
 
-# The live fragment reruns every REFRESH_S and computes for at most BUDGET_S of it.
-REFRESH_S, BUDGET_S = 1.5, 0.8
 RUN_KEY, RUNS_KEY, ID_KEY = "se_run", "se_runs", "se_next_id"
-BUDGET_KEY = "se_budget_s"  # seconds of search per fragment run (tests set 0: one state per run)
-
-
-@dataclass
-class SearchRun:
-    """One search as the page runs it; `trace` holds (step, best score, best accuracy,
-    best arch) after every state, so plots need not walk the history."""
-
-    id: int
-    algo: str
-    title: str
-    objective: str        # in words, e.g. "reg_swap (μ 1000 k, σ 1e+06)"
-    seed: int
-    evaluations: int
-    space_name: str
-    network: str          # which network scored the cells, in words
-    has_truth: bool
-    make: Callable[[int], SearchGenerator] = field(repr=False)  # seed -> a fresh generator
-    generator: SearchGenerator | None = field(default=None, repr=False)
-    state: SearchState | None = None
-    trace: list[tuple[int, float, float, str]] = field(default_factory=list)
-    status: str = "running"  # running | paused | stopped | done | failed
-    error: str = ""
-    compute_s: float = 0.0   # seconds spent inside the generator (not waiting between reruns)
-    seeds_left: list[int] = field(default_factory=list)
-    mu: float = math.nan     # reg_swap's target size (thousands, benchmark network), for the plots
-    lookups: int = 0         # truth lookups on top of `evaluations` (AREA, HNAS: their `lookups` option)
-    preset: str = ""
-    dataset: str = ""
-    sizes: dict[str, float] = field(default_factory=dict, repr=False)  # arch -> M params, for the scatter
-
-    @property
-    def total(self) -> int:
-        """The planned number of steps (proxy evaluations + lookups); a search may end sooner."""
-        return self.evaluations + self.lookups
-
-    @property
-    def active(self) -> bool:
-        return self.status in ("running", "paused")
-
-    @property
-    def label(self) -> str:
-        return f"{self.title} · {self.objective}"
-
-    @property
-    def rate(self) -> float:
-        """Proxy evaluations per second of search compute (NaN before the first; a lookup
-        costs next to nothing here, so it would only inflate the rate)."""
-        evaluations = self.state.proxy_evaluations if self.state else 0
-        return evaluations / self.compute_s if evaluations and self.compute_s > 0 else math.nan
+SIZE_NETWORK = "benchmark"  # Θ of reg_swap and the cost of a constraint: the published network
 
 
 @dataclass(frozen=True)
 class RunRecord:
-    """What the comparison keeps of a finished or stopped run."""
+    """What the comparison keeps of a finished or stopped run (one seed)."""
 
     id: int
     algo: str
@@ -103,19 +51,98 @@ class RunRecord:
         return self.trace[-1] if self.trace else None
 
 
+@dataclass
+class SearchRun:
+    """One Start of the page: its settings in words, the worker, and what the worker folded
+    from its states (`trace`: (step, best score, best accuracy, best arch) after every state
+    of the current seed; `records`: the seeds that ended)."""
+
+    id: int
+    algo: str
+    title: str
+    objective: str        # in words, e.g. "reg_swap (μ 1000 k, σ 1e+06)"
+    seeds: tuple[int, ...]
+    evaluations: int
+    space_name: str
+    network: str          # which network scored the cells, in words
+    has_truth: bool
+    command: str          # the command line that reproduces the run
+    lookups: int = 0      # truth lookups on top of `evaluations` (AREA, HNAS: their `lookups` option)
+    mu: float = math.nan  # reg_swap's target size (thousands, benchmark network), for the plots
+    preset: str = ""
+    dataset: str = ""
+    seed: int = 0
+    state: SearchState | None = None
+    trace: list[tuple[int, float, float, str]] = field(default_factory=list)
+    records: list[RunRecord] = field(default_factory=list)
+    sizes: dict[str, float] = field(default_factory=dict, repr=False)  # arch -> M params, for the scatter
+    worker: Run | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def total(self) -> int:
+        """The planned number of steps (proxy evaluations + lookups); a search may end sooner."""
+        return self.evaluations + self.lookups
+
+    @property
+    def status(self) -> str:
+        return self.worker.status if self.worker else "done"
+
+    @property
+    def error(self) -> str:
+        return self.worker.error if self.worker else ""
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("running", "paused")
+
+    @property
+    def label(self) -> str:
+        return f"{self.title} · {self.objective}"
+
+    @property
+    def rate(self) -> float:
+        """Proxy evaluations per second of this seed's search (NaN before the first)."""
+        state = self.state
+        if state is None or not state.proxy_evaluations or state.seconds <= 0:
+            return math.nan
+        return state.proxy_evaluations / state.seconds
+
+    def fold(self, item: tuple[int, SearchState]) -> None:
+        """In the worker, after every state: keep it, extend the trace, close a finished seed."""
+        seed, state = item
+        with self._lock:
+            if seed != self.seed:
+                self.seed, self.trace = seed, []
+            self.state = state
+            best = state.best
+            self.trace.append((state.step, best.score if best else math.nan, best.accuracy if best else math.nan,
+                               best.arch if best else ""))
+            if state.done:
+                self.records.append(self._record("done"))
+
+    def _record(self, status: str) -> RunRecord:
+        steps = self.state.step if self.state else 0
+        seconds = self.state.seconds if self.state else 0.0
+        return RunRecord(self.id * 1000 + len(self.records), self.algo, self.label, self.seed, status, steps,
+                         seconds, tuple(self.trace))
+
+    def close_stopped(self) -> None:
+        """After Stop: the seed in progress joins the records as stopped (once)."""
+        with self._lock:
+            ended = {r.seed for r in self.records}
+            if self.state is not None and self.seed not in ended:
+                self.records.append(self._record("stopped"))
+
+
 # --- the objective ---------------------------------------------------------------------------
-SIZE_NETWORK = "benchmark"  # Θ of reg_swap and the cost of a constraint: the published network
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def benchmark_sizes(space: str, dataset: str, seed: int, count: int = 50) -> tuple[tuple[float, float], ...]:
     """(parameters in thousands, MFLOPs) of the published benchmark network of `count`
     random cells: the range μ and a constraint's limit are picked in."""
-    space_obj = get_space(space)
-    config = space_obj.config(SIZE_NETWORK, dataset)
-    archs = explorer.sample_architectures(space_obj, count, seed)
-    return tuple((params / 1e3, flops) for params, flops in (explorer.network_size(space_obj, arch, config)
-                                                             for arch in archs))
+    setup = Setup(space=space, dataset=dataset, preset=SIZE_NETWORK)
+    archs = explorer.sample_architectures(setup.space_obj, count, seed)
+    return tuple((params / 1e3, flops) for params, flops in (explorer.network_size(setup, arch) for arch in archs))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -147,23 +174,19 @@ def objective_label(objective: str, options: Mapping[str, Any]) -> str:
     return label
 
 
-def build_objective(settings: Settings, objective: str, options: Mapping[str, Any]) -> Scorer:
-    """arch -> (score, params in millions[, metrics]) for the page's objective: the one place
-    where the widgets become a scorer (`swap_core.search.objectives.build_objective`; μ, σ
-    and costs on the benchmark network). Scores are remembered across the runs of one Start
-    (repeats with other seeds re-visit cells)."""
-    images = cached.batch(settings)
-    scorer = objectives.build_objective(settings.space, settings.config, images.images, images.labels, objective,
-                                        seed=settings.seed, device=settings.device, size_network=SIZE_NETWORK,
-                                        dataset=settings.dataset, **dict(options))
-    memo: dict[str, tuple] = {}
+def search_setup(settings: Settings, objective: str | None, objective_options: Mapping[str, Any],
+                 algo_options: Mapping[str, Any], truth: Mapping[str, float], sidebar_batch: bool) -> SearchSetup:
+    """The page's widgets as the command line's `SearchSetup`: the sidebar's space, network,
+    images, device and threads; the objective's own batch unless `sidebar_batch`."""
+    setup = settings.setup if sidebar_batch else settings.setup.replace(batch=None)
+    return SearchSetup.from_setup(setup, objective=objective or DEFAULT_OBJECTIVE, size_network=SIZE_NETWORK,
+                                  truth=dict(truth), options=dict(algo_options), **dict(objective_options))
 
-    def remembered(arch: str) -> tuple:
-        if arch not in memo:
-            memo[arch] = scorer(arch)
-        return memo[arch]
 
-    return remembered
+def _seeds(setup: SearchSetup, algo: str, evaluations: int, seeds: tuple[int, ...]) -> Iterator[tuple[int, SearchState]]:
+    for seed in seeds:
+        for state in search_states(setup, algo, evaluations, seed):
+            yield seed, state
 
 
 # --- lifecycle -------------------------------------------------------------------------------
@@ -172,95 +195,70 @@ def current_run() -> SearchRun | None:
 
 
 def records() -> list[RunRecord]:
-    return st.session_state.setdefault(RUNS_KEY, [])
+    """Every ended seed of this session's runs, oldest first (the comparison)."""
+    kept = st.session_state.setdefault(RUNS_KEY, [])
+    run = current_run()
+    if run is not None:
+        known = {r.id for r in kept}
+        kept.extend(r for r in list(run.records) if r.id not in known)
+    return kept
 
 
 def start(settings: Settings, algo: str, objective: str | None, objective_options: Mapping[str, Any],
-          algo_options: Mapping[str, Any], evaluations: int, seed: int, repeats: int = 1) -> SearchRun:
-    """Build the objective and the first generator; the run is kept as `se_run`."""
+          algo_options: Mapping[str, Any], evaluations: int, seed: int, repeats: int = 1, *,
+          sidebar_batch: bool = False) -> SearchRun:
+    """Start the search in a worker; the run is kept as `se_run`. ValueError for settings
+    the search refuses (checked before anything runs)."""
     info = get_algorithm(algo)
     found = explorer.accuracy_table(settings.space_name, settings.dataset)
     truth = found[1] if found else {}
-    if objective is None:  # the algorithm never scores with a proxy (REA)
-        scorer: Scorer = lambda arch: (math.nan, math.nan)  # noqa: E731
-    else:
-        scorer = build_objective(settings, objective, objective_options)
-    space = settings.space
-
-    def make(run_seed: int) -> SearchGenerator:
-        return info.fn(space, Budget(algo, scorer, truth), evaluations, run_seed, **dict(algo_options))
-
+    setup = search_setup(settings, objective, objective_options, algo_options, truth, sidebar_batch)
+    seeds = tuple(seed + k for k in range(repeats))
+    check_search(setup, algo, evaluations)
     run_id = st.session_state.get(ID_KEY, 1)
     st.session_state[ID_KEY] = run_id + 1
-    lookups = int(dict(algo_options).get("lookups", 0)) if info.uses_truth and info.uses_proxy else 0
+    lookups = total_steps(info, evaluations, algo_options) - evaluations
     label = objective_label(objective, objective_options) if objective else "accuracy lookups"
-    run = SearchRun(run_id, algo, info.title, label, seed, evaluations,
-                    settings.space_name, f"{space.title}, {settings.preset} network, {settings.dataset}, "
-                    f"batch {settings.batch_size}", bool(truth), make, make(seed),
-                    seeds_left=[seed + k for k in range(1, repeats)], mu=float(objective_options.get("mu", math.nan)),
-                    lookups=lookups, preset=settings.preset, dataset=settings.dataset)
+    batch = f"batch {setup.batch_size}" if setup.batch_size else "each objective's own batch"
+    seeds_text = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+    run = SearchRun(run_id, algo, info.title, label, seeds, evaluations, settings.space_name,
+                    f"{settings.space.title}, {settings.preset} network, {settings.dataset}, {batch}", bool(truth),
+                    command_line(setup, algo, evaluations, seeds_text, found[0] if found else None),
+                    lookups=lookups, mu=float(objective_options.get("mu", math.nan)), preset=settings.preset,
+                    dataset=settings.dataset, seed=seeds[0])
+    old = current_run()
+    if old is not None and old.worker is not None:
+        old.worker.stop()
+        old.close_stopped()
+    run.worker = Run(_seeds(setup, algo, evaluations, seeds), name=f"search-{run_id}", on_state=run.fold)
     st.session_state[RUN_KEY] = run
     return run
 
 
-def advance(run: SearchRun, budget_s: float | None = None) -> None:
-    """Take states from the run's generator for about `budget_s` seconds (at least one)."""
-    budget_s = st.session_state.get(BUDGET_KEY, BUDGET_S) if budget_s is None else budget_s
-
-    def on_state(state: SearchState) -> None:
-        if state.done and run.status == "running":
-            run.status = "done"
-        run.state = state
-        best = state.best
-        run.trace.append((state.step, best.score if best else math.nan, best.accuracy if best else math.nan,
-                          best.arch if best else ""))
-
-    # any failure ends the run and is shown on the page
-    run.compute_s += take_states(run, budget_s, on_state, failures=(Exception,), describe=error_with_type)
-
-
 def pause() -> None:
     run = current_run()
-    if run and run.status == "running":
-        run.status = "paused"
+    if run and run.worker:
+        run.worker.pause()
 
 
 def resume() -> None:
     run = current_run()
-    if run and run.status == "paused":
-        run.status = "running"
+    if run and run.worker:
+        run.worker.resume()
 
 
 def stop() -> None:
     """End the run now (its queued seeds too) and keep what it found for the comparison."""
     run = current_run()
-    if run and run.active:
-        run.status, run.seeds_left = "stopped", []
-        finish(run)
-
-
-def finish(run: SearchRun) -> bool:
-    """Archive an ended run; start its next queued seed, if any. True when one started."""
-    if run.generator is not None:
-        close_generator(run.generator)
-        run.generator = None
-    if run.state is not None:
-        records().append(RunRecord(run.id, run.algo, run.label, run.seed, run.status, run.state.step,
-                                   run.compute_s, tuple(run.trace)))
-    if run.status == "done" and run.seeds_left:
-        seed, rest = run.seeds_left[0], run.seeds_left[1:]
-        run_id = st.session_state.get(ID_KEY, 1)
-        st.session_state[ID_KEY] = run_id + 1
-        st.session_state[RUN_KEY] = SearchRun(run_id, run.algo, run.title, run.objective, seed, run.evaluations,
-                                              run.space_name, run.network, run.has_truth, run.make, run.make(seed),
-                                              seeds_left=rest, mu=run.mu, lookups=run.lookups,
-                                              preset=run.preset, dataset=run.dataset)
-        return True
-    return False
+    if run and run.worker and run.worker.stop():
+        run.close_stopped()
 
 
 def clear_records() -> None:
     st.session_state[RUNS_KEY] = []
+    run = current_run()
+    if run is not None:
+        st.session_state[RUNS_KEY] = list(run.records)
 
 
 # --- tables ----------------------------------------------------------------------------------
@@ -305,6 +303,6 @@ def records_table(runs: list[RunRecord]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["BUDGET_S", "REFRESH_S", "RunRecord", "SearchRun", "advance", "benchmark_sizes", "build_objective",
-           "clear_records", "current_run", "truth_coverage", "finish", "objective_label", "objective_title", "pause",
-           "population_sizes", "records", "records_table", "results_table", "resume", "start", "stop"]
+__all__ = ["RunRecord", "SearchRun", "benchmark_sizes", "clear_records", "current_run", "objective_label",
+           "objective_title", "pause", "population_sizes", "records", "records_table", "results_table", "resume",
+           "search_setup", "start", "stop", "truth_coverage"]

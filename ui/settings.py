@@ -12,6 +12,7 @@ import torch
 
 from swap_core import benchmarks, explorer
 from swap_core.data import SOURCES, DataSourceError
+from swap_core.setup import Setup
 from swap_core.spaces import NetworkConfig, SearchSpace, get_space, list_spaces
 
 BATCH_RANGE = (2, 512)
@@ -23,7 +24,8 @@ WIDGETS = {name: f"sb_{name}" for name in ("space", "dataset", "preset", "source
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a page needs to reproduce what it shows."""
+    """The sidebar: its `Setup` (what fixes every number a page shows; the key of every
+    cache) and the current cell. The other fields are the Setup's, named as the widgets."""
 
     space_name: str
     dataset: str
@@ -38,6 +40,13 @@ class Settings:
     @property
     def space(self) -> SearchSpace:
         return get_space(self.space_name)
+
+    @cached_property
+    def setup(self) -> Setup:
+        """The sidebar as a Setup: every proxy sees the sidebar's batch; the thread count is
+        the server process's (fixed once at start)."""
+        return Setup(space=self.space_name, dataset=self.dataset, preset=self.preset, images=self.source,
+                     batch=self.batch_size, seed=self.seed, device=self.device, threads=torch.get_num_threads())
 
     @cached_property
     def config(self) -> NetworkConfig:
@@ -208,9 +217,7 @@ def shell() -> Settings:
 
 
 def cached_batch_description(settings: Settings) -> str:
-    from .cached import batch  # cached.py imports this module
-
-    return batch(settings).description
+    return settings.setup.inputs().description
 
 
 def current() -> Settings:

@@ -1,29 +1,31 @@
-"""The SMASH page's live run (`swap_core.oneshot.smash`): phase 1 trains the hypernetwork one
-step at a time, phase 2 scores the architectures with generated weights (and SWAP, for
-comparison) a few per fragment run. The run is kept in `st.session_state` and advanced for at
-most BUDGET_S seconds per run of a fragment that reruns every REFRESH_S while it is active; Stop
-ends training (scoring then starts with the weights reached) or, while scoring, ends scoring."""
+"""The SMASH page's live run (`swap_core.oneshot.smash.smash_run`): it trains the hypernetwork
+one step at a time, then ranks the architectures with generated weights (and SWAP-Score, for
+comparison), all in a worker thread (`ui.live.start_run`); each state is folded into a
+`SmashTrace` as it comes, and the page's fragment only reads that and draws. Stop ends the run
+and keeps what it computed; a run stopped during training can still rank the cells with the
+weights it reached (a second run, `rank`)."""
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+import torch
 
 from swap_core import benchmarks, data, stats
 from swap_core.oneshot import NB201_TRUTH, smash
+from swap_core.runs import Run
+from swap_core.setup import Setup
 
-from . import scoring
 from .figures import training_figure
-from .live import stop_live, take_states
+from .live import current_run, start_run, stop_run
 from .settings import Settings
 
-REFRESH_S, BUDGET_S = 1.0, 0.7
-RUN_KEY, BUDGET_KEY = "sm_run", "sm_budget_s"
+RUN_KEY, TRACE_KEY, ERROR_KEY = "sm_run", "sm_trace", "sm_error"
+
 EXPLAIN = (
     "**SMASH** (Brock, Lim, Ritchie & Weston, *SMASH: One-Shot Model Architecture Search through "
     "HyperNetworks*, ICLR 2018) trains **one** network, a *hypernetwork* H, instead of every candidate. "
@@ -39,88 +41,101 @@ EXPLAIN = (
 
 
 @dataclass
-class SmashRun:
-    settings: Settings
+class SmashTrace:
+    """What the page keeps of one SMASH run, folded in by the worker after each state (`add`)."""
+
+    setup: Setup                 # the sidebar's, for SWAP-Score (network, images, seed)
+    preset: str
     seed: int
     steps: int
     archs: list[str]
     truth: Mapping[str, float]
     model: smash.SmashNetwork
     val: data.Batch
-    generator: Iterator[smash.SmashState] | None
-    history: list[smash.SmashState] = field(default_factory=list)
-    smash: list[float] = field(default_factory=list)
-    swap: list[float] = field(default_factory=list)
-    status: str = "training"  # training | scoring | done | stopped | failed
-    error: str = ""
+    threads: int                 # torch threads of the process that computes
     description: str = ""
+    run: Run | None = None
+    history: list[smash.SmashState] = field(default_factory=list)
+    ranked: list[smash.RankState] = field(default_factory=list)
+
+    def add(self, state: smash.SmashState | smash.RankState) -> None:
+        (self.ranked if isinstance(state, smash.RankState) else self.history).append(state)
 
     @property
-    def active(self) -> bool:
-        return self.status in ("training", "scoring")
+    def phase(self) -> str:
+        return "ranking" if self.ranked else "training"
+
+    @property
+    def rankable(self) -> bool:
+        """Stopped while training, after at least one step: the cells can still be ranked."""
+        return self.run is not None and self.run.status == "stopped" and bool(self.history) and not self.ranked
+
+
+def current() -> tuple[Run | None, SmashTrace | None]:
+    run, trace = current_run(RUN_KEY), st.session_state.get(TRACE_KEY)
+    if run is None or not isinstance(trace, SmashTrace) or trace.run is not run:
+        return None, None
+    return run, trace
+
+
+def _swap(setup: Setup):
+    def swap(arch: str) -> float:
+        return float(setup.score(arch, ["swap"])["swap"])
+    return swap
 
 
 def start(settings: Settings, steps: int, n_archs: int, seed: int) -> None:
-    """Load data and the ground truth, build the hypernetwork, and keep the run in the session."""
+    """Load data and the ground truth, build the hypernetwork, and start the run in a worker."""
+    stop_run(RUN_KEY)
+    st.session_state.pop(ERROR_KEY, None)
     try:
         truth = benchmarks.truth_table(NB201_TRUTH)
         train, val = smash.smash_data(seed=seed)
         archs = [a.to_str() for a in smash.distinct_archs(n_archs, seed)]
         model = smash.SmashNetwork(seed=seed)
-        generator = smash.smash_training(model, train.images, train.labels, steps, seed=seed)
+        setup = settings.setup
+        states = smash.smash_run(model, train, val, archs, steps, seed=seed, swap=_swap(setup))
     except (ValueError, benchmarks.MissingDataError, data.DataSourceError) as error:
-        st.session_state[RUN_KEY] = str(error)  # a failure: its message
+        st.session_state.pop(TRACE_KEY, None)
+        st.session_state[ERROR_KEY] = str(error)
         return
-    st.session_state[RUN_KEY] = SmashRun(settings, seed, steps, archs, truth, model, val, generator,
-                                         description=f"trained on {train.description}; scored on {val.description}; "
-                                                     f"{smash.DEFAULTS['threads']} torch thread, as "
-                                                     "`python -m swap_core oneshot smash` (the ranking depends on it)")
+    threads = torch.get_num_threads()
+    trace = SmashTrace(setup, settings.preset, seed, steps, archs, truth, model, val, threads,
+                       description=f"trained on {train.description}; scored on {val.description}; "
+                                   f"{threads} torch thread{'s' if threads > 1 else ''} (the server's; the ranking "
+                                   "depends on it)")
+    trace.run = start_run(RUN_KEY, states, name="smash", on_state=trace.add)
+    st.session_state[TRACE_KEY] = trace
 
 
-def stop() -> None:
-    run = st.session_state.get(RUN_KEY)
-    if not isinstance(run, SmashRun):
-        return
-    if not stop_live(run, active="training", then="scoring" if run.history else "stopped"):
-        stop_live(run, active="scoring")
+def _ranking(trace: SmashTrace, after: Run) -> Iterator[smash.RankState]:
+    after.wait()  # the stopped worker may still be finishing a step on the hypernetwork
+    yield from smash.rank_steps(trace.model, trace.archs, trace.val.images, trace.val.labels, _swap(trace.setup))
 
 
-def _swap(settings: Settings, arch: str) -> float:
-    values, errors, _ = scoring.cell_scores(settings, arch, ["swap"])
-    return math.nan if errors.get("swap") else values["swap"]
+def rank(trace: SmashTrace) -> None:
+    """Rank the cells with the weights a stopped training run reached (a run of its own)."""
+    if trace.rankable:
+        trace.run = start_run(RUN_KEY, _ranking(trace, trace.run), name="smash-ranking", on_state=trace.add)
 
 
-def advance(run: SmashRun, budget_s: float) -> None:
-    """Train, then score, until `budget_s` has passed (at least one step or one cell)."""
-    started = time.perf_counter()
-    if run.status == "training":
-        take_states(run, budget_s, run.history.append, active="training", exhausted="scoring")
-        if time.perf_counter() - started >= budget_s:
-            return
-    while run.status == "scoring":
-        arch = run.archs[len(run.smash)]
-        try:
-            run.smash += smash.smash_scores(run.model, [arch], run.val.images, run.val.labels)
-            run.swap.append(_swap(run.settings, arch))
-        except (RuntimeError, ValueError) as error:
-            run.status, run.error = "failed", str(error)
-            break
-        if len(run.smash) == len(run.archs):
-            run.status = "done"
-        if time.perf_counter() - started >= budget_s:
-            break
+def command_line(n_archs: int, steps: int, seed: int) -> str:
+    """The command that computes the same ranking (same seed, steps and thread count)."""
+    return (f"python -m swap_core oneshot smash --archs {n_archs} --seed {seed} --steps {steps} "
+            f"--threads {torch.get_num_threads()}")
 
 
-def curve_frame(run: SmashRun) -> pd.DataFrame:
+def curve_frame(trace: SmashTrace) -> pd.DataFrame:
     return pd.DataFrame([{"step": s.step, "arch": s.arch, "loss": s.loss, "accuracy": s.accuracy,
                           "running_loss": s.running_loss, "running_accuracy": s.running_accuracy}
-                         for s in run.history])
+                         for s in list(trace.history)])
 
 
-def results_frame(run: SmashRun) -> pd.DataFrame:
-    n = len(run.smash)
-    return pd.DataFrame({"arch": run.archs[:n], "smash_accuracy": [100 * s for s in run.smash],
-                         "swap": run.swap[:n], "benchmark_accuracy": [run.truth.get(a, math.nan) for a in run.archs[:n]]})
+def results_frame(trace: SmashTrace) -> pd.DataFrame:
+    ranked = list(trace.ranked)
+    return pd.DataFrame({"arch": [r.arch for r in ranked], "smash_accuracy": [100 * r.smash_accuracy for r in ranked],
+                         "swap": [r.swap for r in ranked],
+                         "benchmark_accuracy": [trace.truth.get(r.arch, math.nan) for r in ranked]})
 
 
 def curve_figure(frame: pd.DataFrame) -> go.Figure:
@@ -146,5 +161,5 @@ def scatter(frame: pd.DataFrame, column: str, label: str) -> go.Figure:
     return figure
 
 
-__all__ = ["EXPLAIN", "SmashRun", "advance", "curve_figure", "curve_frame", "results_frame", "rho", "scatter",
-           "start", "stop"]
+__all__ = ["ERROR_KEY", "EXPLAIN", "RUN_KEY", "SmashTrace", "TRACE_KEY", "command_line", "current", "curve_figure",
+           "curve_frame", "rank", "results_frame", "rho", "scatter", "start"]

@@ -3,7 +3,7 @@
 ICLR 2019; Wang et al., ICLR 2021), `smash` is SMASH (Brock et al., ICLR 2018), a hypernetwork
 that generates a network's weights from its architecture — both at small scale, on the CPU;
 `command` is `python -m swap_core oneshot`."""
-from ..benchmarks import NB201_COLUMNS
+from ..spaces.nb201 import NB201_COLUMNS
 
 # The ground truth both methods are judged by: NAS-Bench-201's CIFAR-10 test accuracy (200 epochs).
 NB201_TRUTH = f"nb201_accuracy.csv:{NB201_COLUMNS['cifar10']}"

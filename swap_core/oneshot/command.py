@@ -6,7 +6,9 @@
 `darts` writes {"runs": [{"selection", "seed", "arch", "accuracy", "seconds", ...}], "config"}
 (accuracy: the chosen cell's NAS-Bench-201 CIFAR-10 test accuracy) and prints mean ± std per
 rule; `smash` writes the per-architecture SMASH and benchmark accuracies with Spearman ρ.
-Progress goes to stderr; bad settings are a message and exit code 2 (via `cli.main`).
+Each command fixes the process's torch thread count once, at its start (`--threads`, default
+1), and the results record it. Progress goes to stderr; bad settings are a message and exit
+code 2 (via `cli.main`).
 """
 from __future__ import annotations
 
@@ -19,13 +21,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ..cli_helpers import json_safe
 from ..progress import ProgressBar
-from ..search.command import json_safe
 from ..search.experiment import parse_seeds
-from ..reproducible import DEFAULT_THREADS
+from ..reproducible import DEFAULT_THREADS, fix_threads
 
-THREADS_HELP = (f"torch threads (default {DEFAULT_THREADS}); the result depends on it, since sums round "
-                "differently: more threads run faster but give other numbers")
+THREADS_HELP = (f"torch threads of this process, fixed at start (default {DEFAULT_THREADS}); the result depends "
+                "on it, since sums round differently: more threads run faster but give other numbers")
 
 
 def _write(result: dict, out: str | None) -> None:
@@ -51,9 +53,11 @@ def cmd_darts(args: argparse.Namespace) -> int:
     from .darts import DartsConfig, darts_experiment
 
     selections = [s.strip() for s in args.selection.split(",") if s.strip()]
-    changes = {k: v for k, v in (("epochs", args.epochs), ("channels", args.channels), ("threads", args.threads))
+    changes = {k: v for k, v in (("epochs", args.epochs), ("channels", args.channels), ("threads", args.threads),
+                                 ("n_train", args.images), ("n_val", args.images), ("source", args.data))
                if v is not None}
     config = dataclasses.replace(DartsConfig(), **changes)
+    fix_threads(config.threads)
     result = darts_experiment(selections, parse_seeds(args.seeds), config, progress=_bar_progress())
     print(f"{'selection':<22} {'accuracy (%)':>16} {'n':>3} {'seconds':>8}")
     for rule in selections:
@@ -70,7 +74,8 @@ def cmd_darts(args: argparse.Namespace) -> int:
 def cmd_smash(args: argparse.Namespace) -> int:
     from .smash import smash_experiment
 
-    options = {k: v for k, v in (("steps", args.steps), ("threads", args.threads)) if v is not None}
+    fix_threads(DEFAULT_THREADS if args.threads is None else args.threads)
+    options = {"steps": args.steps} if args.steps is not None else {}
     result = smash_experiment(args.archs, args.seed, progress=_bar_progress(), **options)
     print(f"SMASH on {len(result['archs'])} NAS-Bench-201 cells, {result['steps']} steps: "
           f"Spearman ρ with CIFAR-10 test accuracy {result['spearman']:.3f} (Kendall τ {result['kendall']:.3f}), "
@@ -80,6 +85,7 @@ def cmd_smash(args: argparse.Namespace) -> int:
 
 
 def add_oneshot_parser(sub) -> None:
+    from ..data import SOURCES
     from .darts import SELECTIONS
 
     oneshot = sub.add_parser("oneshot", help="one-shot NAS on NAS-Bench-201: DARTS(-PT) selection, SMASH")
@@ -89,6 +95,10 @@ def add_oneshot_parser(sub) -> None:
     darts.add_argument("--seeds", default="0", help="e.g. 0-2")
     darts.add_argument("--epochs", type=int, default=None, help="supernet epochs (default 10)")
     darts.add_argument("--channels", type=int, default=None, help="supernet channels C (default 8)")
+    darts.add_argument("--images", type=int, default=None,
+                       help="CIFAR-10 training images for the weight step, and as many others for the α step and "
+                            "selection (default 640 each)")
+    darts.add_argument("--data", default=None, choices=("auto", *SOURCES), help="image source (default auto)")
     darts.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     darts.add_argument("--out", default=None, help="darts.json")
     darts.set_defaults(func=cmd_darts)

@@ -17,12 +17,20 @@ Selection turns the supernet into one cell:
 As in the paper's code, removing an op zeroes its softmax weight without renormalising the
 rest, and a discretised edge carries its op with weight 1. The supernet's BatchNorms always
 use batch statistics (DARTS' search networks keep no running statistics), so evaluation
-needs no recalibration after an op is removed. All of it runs deterministically on a CPU
-for a given thread count (`DartsConfig.threads`, default 1): with another count the sums
-round differently, and perturbation may pick another cell (`swap_core.reproducible`).
+needs no recalibration after an op is removed.
+
+Every random draw comes from generators of the run's own, seeded by its seed: the weights
+(PyTorch's default scheme drawn from `swap_core.init.generator(seed)`, on a supernet built
+on the meta device), the batch order and the edge order; torch's global generator is never
+read. All of it runs deterministically on a CPU for a given torch thread count: with
+another count the sums round differently, and perturbation may pick another cell. The
+count belongs to the process and is never changed here: the command fixes it once at start
+from `DartsConfig.threads` (`--threads`, default 1), and the results record the count that
+was in force (`swap_core.reproducible`).
 """
 from __future__ import annotations
 
+import copy
 import math
 import random
 import time
@@ -34,9 +42,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .. import benchmarks, data
+from .. import benchmarks, data, init
 from . import NB201_TRUTH
-from ..reproducible import DEFAULT_THREADS, check_threads, seeded, torch_threads
+from ..reproducible import DEFAULT_THREADS, check_threads
 from ..spaces.nb201 import OPS, NB201Arch
 from ..spaces.nb201_net import EDGES, ResNetBlock, make_op
 
@@ -70,7 +78,7 @@ class DartsConfig:
     finetune_lr: float = 0.01
     input_size: int = 16            # CIFAR-10 images are downsized (4× cheaper than 32×32)
     source: str = "auto"            # image source for `data.load_batch`
-    threads: int = DEFAULT_THREADS  # torch threads; part of the result (see `swap_core.reproducible`)
+    threads: int = DEFAULT_THREADS  # torch threads the process runs with: the command fixes it once at start
 
     def __post_init__(self) -> None:
         positive = ("channels", "cells", "epochs", "batch_size", "n_train", "n_val", "input_size")
@@ -172,6 +180,21 @@ class Supernet(nn.Module):
         return self.classifier(self.lastact(x).mean(dim=(2, 3)))
 
 
+def build_supernet(config: DartsConfig, seed: int) -> Supernet:
+    """The supernet with α at zero and every weight drawn, with PyTorch's default scheme, from
+    a generator seeded by `seed`; built on the meta device, so torch's global generator is
+    neither read nor advanced."""
+    with torch.device("meta"):
+        model = Supernet(config.channels, config.cells)
+    model = model.to_empty(device="cpu")
+    rng = init.generator(seed)
+    for part in model.children():  # the supernet's own parameter, α, is no weight: zero
+        init.default_init_(part, rng)
+    with torch.no_grad():
+        model.alpha.zero_()
+    return model
+
+
 # --- data and training ----------------------------------------------------------------------------
 
 @dataclass
@@ -221,10 +244,10 @@ class DartsState:
 def train_supernet(config: DartsConfig = DartsConfig(), seed: int = 0, split: Split | None = None
                    ) -> Iterator[DartsState]:
     """First-order DARTS as a generator: per step an α step on a validation batch (unless
-    `config.alpha == "uniform"`) then a weight step on a train batch; stop any time."""
+    `config.alpha == "uniform"`) then a weight step on a train batch; stop any time. Runs
+    with the process's torch thread count (it never changes it)."""
     split = split or load_split(config.n_train, config.n_val, seed, config.source, config.input_size)
-    with seeded(seed):
-        model = Supernet(config.channels, config.cells)
+    model = build_supernet(config, seed)
     steps_per_epoch = math.ceil(len(split.train_y) / config.batch_size)
     w_opt = torch.optim.SGD(model.weight_parameters(), config.weight_lr, momentum=config.momentum,
                             weight_decay=config.weight_decay)
@@ -238,15 +261,14 @@ def train_supernet(config: DartsConfig = DartsConfig(), seed: int = 0, split: Sp
         for i in range(steps_per_epoch):
             batch = train_idx[i * config.batch_size:(i + 1) * config.batch_size]
             last = i == steps_per_epoch - 1
-            with torch_threads(config.threads):
-                if config.alpha == "learn":
-                    vb = val_idx[(torch.arange(len(batch)) + i * config.batch_size) % len(val_idx)]
-                    a_opt.zero_grad()
-                    F.cross_entropy(model(split.val_x[vb]), split.val_y[vb]).backward()
-                    a_opt.step()
-                loss, acc = _weight_step(model, w_opt, split.train_x[batch], split.train_y[batch])
-                schedule.step()
-                val_acc = accuracy(model, split.val_x, split.val_y) if last else math.nan
+            if config.alpha == "learn":
+                vb = val_idx[(torch.arange(len(batch)) + i * config.batch_size) % len(val_idx)]
+                a_opt.zero_grad()
+                F.cross_entropy(model(split.val_x[vb]), split.val_y[vb]).backward()
+                a_opt.step()
+            loss, acc = _weight_step(model, w_opt, split.train_x[batch], split.train_y[batch])
+            schedule.step()
+            val_acc = accuracy(model, split.val_x, split.val_y) if last else math.nan
             step += 1
             yield DartsState(step, epoch, loss, acc, val_acc, model.alpha.detach().numpy().copy(),
                              time.perf_counter() - start, last and epoch == config.epochs, model, split)
@@ -343,24 +365,29 @@ def select_by_perturbation(val_accuracy: Callable[[Mask], float], edge_order: Se
 def perturbation_run(model: Supernet, split: Split, config: DartsConfig = DartsConfig(), seed: int = 0
                      ) -> Iterator[PerturbationState]:
     """Perturbation selection on a trained supernet, as a generator (it fine-tunes `model` in
-    place: pass a copy to keep it). Edge order and fine-tuning batches follow `seed`; every
-    validation pass and fine-tuning runs with `config.threads` torch threads."""
+    place: pass a copy to keep it, or use `perturbation_on_copy`). Edge order and fine-tuning
+    batches follow `seed`; it runs with the process's torch thread count."""
     optimizer = torch.optim.SGD(model.weight_parameters(), config.finetune_lr, momentum=config.momentum,
                                 weight_decay=config.weight_decay)
     batches = torch.Generator().manual_seed(seed + 1)
 
     def val_accuracy(mask: Mask) -> float:
-        with torch_threads(config.threads):
-            return accuracy(model, split.val_x, split.val_y, mask)
+        return accuracy(model, split.val_x, split.val_y, mask)
 
     def fine_tune(mask: Mask) -> None:
-        with torch_threads(config.threads):
-            for _ in range(config.finetune_steps):
-                batch = torch.randperm(len(split.train_y), generator=batches)[:config.batch_size]
-                _weight_step(model, optimizer, split.train_x[batch], split.train_y[batch], mask)
+        for _ in range(config.finetune_steps):
+            batch = torch.randperm(len(split.train_y), generator=batches)[:config.batch_size]
+            _weight_step(model, optimizer, split.train_x[batch], split.train_y[batch], mask)
 
     edge_order = random.Random(seed).sample(range(len(EDGES)), len(EDGES))
     return perturbation_steps(val_accuracy, edge_order, fine_tune)
+
+
+def perturbation_on_copy(model: Supernet, split: Split, config: DartsConfig = DartsConfig(), seed: int = 0
+                         ) -> Iterator[PerturbationState]:
+    """`perturbation_run` on a copy of `model`, made when the first state is asked for (so in
+    the thread that runs the generator): `model` stays as trained."""
+    yield from perturbation_run(copy.deepcopy(model), split, config, seed)
 
 
 def perturbation_select(model: Supernet, split: Split, config: DartsConfig = DartsConfig(), seed: int = 0,
@@ -400,13 +427,14 @@ def darts_experiment(selections: Sequence[str] = SELECTIONS, seeds: Sequence[int
     `magnitude` and `perturbation`) and the α-uniform one once (for `perturbation-uniform`).
     Returns {"runs": [{selection, seed, arch, accuracy (NB201 CIFAR-10 test, NaN without the
     table), seconds (training + selection), train_seconds, alpha_history (6×5 per epoch),
-    decisions}], "config": ..., "data": ...}."""
+    decisions}], "config": ..., "data": ...}; `config["threads"]` is the torch thread count the
+    process ran with (what the numbers depend on), whatever `config.threads` asked for."""
     unknown = [s for s in selections if s not in SELECTIONS]
     if unknown or not selections:
         raise ValueError(f"unknown or no selection rule(s) {unknown or list(selections)}; expected some of {SELECTIONS}")
     if not seeds or any(not isinstance(s, int) or s < 0 for s in seeds):
         raise ValueError(f"seeds must be non-negative integers, got {list(seeds)}")
-    truth, runs, description = _truth(), [], ""
+    truth, runs, description, threads = _truth(), [], "", torch.get_num_threads()
     for seed in seeds:
         split = load_split(config.n_train, config.n_val, seed, config.source, config.input_size)
         description = split.description
@@ -428,10 +456,10 @@ def darts_experiment(selections: Sequence[str] = SELECTIONS, seeds: Sequence[int
                              "seconds": train_seconds + seconds, "train_seconds": train_seconds,
                              "alpha_history": history, "decisions": [vars(d) for d in decisions]})
     runs.sort(key=lambda r: (r["seed"], SELECTIONS.index(r["selection"])))
-    return {"runs": runs, "config": vars(config), "data": description}
+    return {"runs": runs, "config": {**vars(config), "threads": threads}, "data": description}
 
 
 __all__ = ["ALPHA_MODES", "SELECTIONS", "DartsConfig", "DartsState", "EdgeDecision", "MixedOp", "SearchCell",
-           "PerturbationState", "Split", "Supernet", "accuracy", "darts_experiment", "edge_weights", "full_mask",
-           "load_split", "perturbation_run", "perturbation_select", "perturbation_steps", "select_by_perturbation",
-           "select_magnitude", "train_supernet"]
+           "PerturbationState", "Split", "Supernet", "accuracy", "build_supernet", "darts_experiment", "edge_weights",
+           "full_mask", "load_split", "perturbation_on_copy", "perturbation_run", "perturbation_select",
+           "perturbation_steps", "select_by_perturbation", "select_magnitude", "train_supernet"]

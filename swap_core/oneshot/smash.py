@@ -25,12 +25,19 @@ What this module does, at teaching scale:
   (`cifar10_sample.npz` has 4,660 and 846; the defaults use 4,096 and 512), downsampled to
   16x16 by default (antialiased) so that a run fits in a few CPU minutes; 32 works, ~4x slower.
 
+Every random draw comes from the run's own generators, seeded by its seed: the initial
+weights (PyTorch's default scheme drawn from `swap_core.init.generator(seed)` on a network
+built on the meta device), the minibatches, the flips and the sampled cells; torch's global
+generator is never read. The torch thread count is the process's and is never changed here
+(the command fixes it once at start, `--threads`, default 1); results record the count in
+force, because the ranking depends on it.
+
 Measured with the defaults (100 cells, 2,000 steps, one torch thread): about 60 s unloaded
-(170 s on a busy machine); Spearman rho with NB201 CIFAR-10 test accuracy 0.864, 0.800,
-0.280, 0.575, 0.273 on seeds 0-4 (`results/oneshot/`). Among the cells the benchmark puts
-above 85 % the generated-weight accuracies spread over only 7-9 of the 512 validation images
-(standard deviation), so their order is fragile: the same seed with two threads instead of
-one gives rho 0.437 instead of 0.864. Hence the thread count is a setting (`threads`).
+(170 s on a busy machine); Spearman rho with NB201 CIFAR-10 test accuracy on seeds 0-4 in
+`results/oneshot/` and the README. Among the cells the benchmark puts above 85 % the
+generated-weight accuracies spread over only 7-9 of the 512 validation images (standard
+deviation), so their order is fragile: the same seed with two threads instead of one gave
+rho 0.437 instead of 0.864. Hence the thread count is recorded with the results.
 """
 from __future__ import annotations
 
@@ -45,23 +52,25 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .. import benchmarks
+from .. import benchmarks, init
 from ..data import Batch, load_batch
 from ..explorer import sample_architectures
 from ..spaces import get_space
 from ..spaces.nb201 import EDGES, OPS, NB201Arch
 from ..stats import rank_correlation
 from . import NB201_TRUTH
-from ..reproducible import DEFAULT_THREADS, check_threads, seeded, torch_threads
+from ..reproducible import DEFAULT_THREADS
 
 PAPER = "Brock et al., SMASH: One-Shot Model Architecture Search through HyperNetworks (ICLR 2018)"
 KERNELS = {"nor_conv_1x1": 1, "nor_conv_3x3": 3}  # the ops whose weights H generates
 STAGES = 3
 ENCODING_SIZE = len(EDGES) * len(OPS) + len(EDGES) + STAGES + len(KERNELS)
 DEFAULTS = {"channels": 8, "hidden": 64, "steps": 2000, "batch_size": 64, "lr": 2e-3,
-            "n_train": 4096, "n_val": 512, "input_size": 16, "threads": DEFAULT_THREADS}
+            "n_train": 4096, "n_val": 512, "input_size": 16,
+            "threads": DEFAULT_THREADS}  # the command's default `--threads`, fixed once for its process
 
 Progress = Callable[[str, int, int], None]  # (phase "train" / "score", done, total)
+SWAP = Callable[[str], float]  # a cell's SWAP-Score, for comparison (the app passes `Setup.score`)
 
 
 def _norm(x: torch.Tensor) -> torch.Tensor:
@@ -155,12 +164,14 @@ class SmashNetwork(nn.Module):
             raise ValueError(f"channels and hidden must be >= 1 and num_classes >= 2, "
                              f"got {channels}, {hidden}, {num_classes}")
         super().__init__()
-        with seeded(seed):  # seeded init without touching the global RNG
+        with torch.device("meta"):  # no draws here: the weights come from the seed's generator below
             self.hyper = HyperNetwork(channels, hidden)
             widths = self.hyper.widths
             self.stem = nn.Conv2d(3, channels, 3, padding=1, bias=False)
             self.reductions = nn.ModuleList(ReductionBlock(a, b) for a, b in zip(widths, widths[1:]))
             self.classifier = nn.Linear(widths[-1], num_classes)
+        self.to_empty(device="cpu")
+        init.default_init_(self, init.generator(seed))
 
     def forward(self, x: torch.Tensor, arch: NB201Arch | str,
                 weights: dict[tuple[int, int], torch.Tensor] | None = None) -> torch.Tensor:
@@ -199,12 +210,11 @@ def _flip(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 def smash_training(model: SmashNetwork, images: torch.Tensor, labels: torch.Tensor,
                    steps: int = DEFAULTS["steps"], *, seed: int = 0, batch_size: int = DEFAULTS["batch_size"],
-                   lr: float = DEFAULTS["lr"], window: int = 50,
-                   threads: int | None = DEFAULTS["threads"]) -> Iterator[SmashState]:
+                   lr: float = DEFAULTS["lr"], window: int = 50) -> Iterator[SmashState]:
     """Train `model` in place: per step a random NB201 architecture, its generated weights, one
     Adam step (cosine-decayed lr) on a flipped minibatch. Yields a `SmashState` after every step;
-    stop any time. Seeded: the same seed, model, data and `threads` (torch threads for each
-    step; see `swap_core.reproducible`) give the same run on the CPU. Bad settings raise
+    stop any time. Seeded: the same seed, model and data give the same run on the CPU for the
+    same torch thread count (the process's; see the module docstring). Bad settings raise
     `ValueError` at the call, before the first step."""
     if steps < 1 or window < 1:
         raise ValueError(f"steps and window must be >= 1, got {steps} and {window}")
@@ -214,12 +224,11 @@ def smash_training(model: SmashNetwork, images: torch.Tensor, labels: torch.Tens
         raise ValueError(f"batch_size must be in [2, {len(images)}] (batch-statistics BN needs 2), got {batch_size}")
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr}")
-    check_threads(threads)
-    return _training_steps(model, images, labels, steps, seed, batch_size, lr, window, threads)
+    return _training_steps(model, images, labels, steps, seed, batch_size, lr, window)
 
 
 def _training_steps(model: SmashNetwork, images: torch.Tensor, labels: torch.Tensor, steps: int, seed: int,
-                    batch_size: int, lr: float, window: int, threads: int | None) -> Iterator[SmashState]:
+                    batch_size: int, lr: float, window: int) -> Iterator[SmashState]:
     space, arch_rng = get_space("nb201"), random.Random(f"smash-train:{seed}")
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
@@ -233,13 +242,12 @@ def _training_steps(model: SmashNetwork, images: torch.Tensor, labels: torch.Ten
         index = order[cursor:cursor + batch_size]
         cursor += batch_size
         arch = space.sample(arch_rng)
-        with torch_threads(threads):
-            logits = model(_flip(images[index], generator), arch)
-            loss = F.cross_entropy(logits, labels[index])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
+        logits = model(_flip(images[index], generator), arch)
+        loss = F.cross_entropy(logits, labels[index])
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
         accuracy = (logits.argmax(1) == labels[index]).float().mean().item()
         recent.append((loss.item(), accuracy))
         yield SmashState(step, steps, arch.to_str(), loss.item(), accuracy,
@@ -248,25 +256,69 @@ def _training_steps(model: SmashNetwork, images: torch.Tensor, labels: torch.Ten
 
 
 @torch.no_grad()
-def smash_scores(model: SmashNetwork, archs: Sequence[NB201Arch | str], images: torch.Tensor,
-                 labels: torch.Tensor, *, batch_size: int = 256, threads: int | None = DEFAULTS["threads"],
-                 progress: Callable[[int, int], None] | None = None) -> list[float]:
-    """Validation accuracy in [0, 1] of each architecture with generated weights (no training);
+def smash_accuracy(model: SmashNetwork, arch: NB201Arch | str, images: torch.Tensor, labels: torch.Tensor,
+                   batch_size: int = 256) -> float:
+    """Validation accuracy in [0, 1] of one architecture with generated weights (no training);
     BN uses the statistics of each scoring batch of `batch_size` images, in a fixed order."""
     if batch_size < 2 or len(images) < 2:
         raise ValueError(f"scoring needs batch_size >= 2 and >= 2 images, got {batch_size} and {len(images)}")
-    check_threads(threads)
     model.eval()
+    weights = model.hyper(arch)
+    correct = sum((model(images[j:j + batch_size], arch, weights).argmax(1) == labels[j:j + batch_size]).sum().item()
+                  for j in range(0, len(images), batch_size))
+    return correct / len(images)
+
+
+def smash_scores(model: SmashNetwork, archs: Sequence[NB201Arch | str], images: torch.Tensor,
+                 labels: torch.Tensor, *, batch_size: int = 256,
+                 progress: Callable[[int, int], None] | None = None) -> list[float]:
+    """`smash_accuracy` of each architecture, in order; `progress(done, total)` after each."""
     scores = []
     for i, arch in enumerate(archs):
-        with torch_threads(threads):
-            weights = model.hyper(arch)
-            correct = sum((model(images[j:j + batch_size], arch, weights).argmax(1) == labels[j:j + batch_size]).sum().item()
-                          for j in range(0, len(images), batch_size))
-        scores.append(correct / len(images))
+        scores.append(smash_accuracy(model, arch, images, labels, batch_size))
         if progress is not None:
             progress(i + 1, len(archs))
     return scores
+
+
+@dataclass(frozen=True)
+class RankState:
+    """One cell ranked: its SMASH accuracy (generated weights, in [0, 1]) and, when a SWAP
+    function was given, its SWAP-Score (else NaN)."""
+
+    index: int                # 1-based: cells ranked so far
+    total: int
+    arch: str
+    smash_accuracy: float
+    swap: float = math.nan
+
+    @property
+    def done(self) -> bool:
+        return self.index >= self.total
+
+
+def rank_steps(model: SmashNetwork, archs: Sequence[NB201Arch | str], images: torch.Tensor, labels: torch.Tensor,
+               swap: SWAP | None = None) -> Iterator[RankState]:
+    """Rank `archs` with generated weights, one `RankState` per cell (stop any time)."""
+    names = [_as_arch(a).to_str() for a in archs]
+    for index, arch in enumerate(names, 1):
+        yield RankState(index, len(names), arch, smash_accuracy(model, arch, images, labels),
+                        swap(arch) if swap is not None else math.nan)
+
+
+def smash_run(model: SmashNetwork, train: Batch, val: Batch, archs: Sequence[NB201Arch | str],
+              steps: int = DEFAULTS["steps"], *, seed: int = 0, swap: SWAP | None = None,
+              **options) -> Iterator[SmashState | RankState]:
+    """The whole method as one generator, as the app runs it: `smash_training` on `train`
+    (a `SmashState` per step; `options` are its batch_size, lr, window), then `rank_steps` on
+    `val` (a `RankState` per cell). Bad settings raise at the call."""
+    training = smash_training(model, train.images, train.labels, steps, seed=seed, **options)
+    names = [_as_arch(a).to_str() for a in archs]
+
+    def states() -> Iterator[SmashState | RankState]:
+        yield from training
+        yield from rank_steps(model, names, val.images, val.labels, swap)
+    return states()
 
 
 def smash_data(n_train: int = DEFAULTS["n_train"], n_val: int = DEFAULTS["n_val"], seed: int = 0,
@@ -294,30 +346,30 @@ def smash_experiment(n_archs: int = 100, seed: int = 0, steps: int = DEFAULTS["s
                      channels: int = DEFAULTS["channels"], hidden: int = DEFAULTS["hidden"],
                      batch_size: int = DEFAULTS["batch_size"], lr: float = DEFAULTS["lr"],
                      n_train: int = DEFAULTS["n_train"], n_val: int = DEFAULTS["n_val"],
-                     input_size: int = DEFAULTS["input_size"], threads: int | None = DEFAULTS["threads"],
-                     curve_points: int = 200, data_dir=None, progress: Progress | None = None) -> dict:
+                     input_size: int = DEFAULTS["input_size"], curve_points: int = 200, data_dir=None,
+                     progress: Progress | None = None) -> dict:
     """Train SMASH, score `n_archs` sampled cells, and compare with NB201 CIFAR-10 test accuracy.
 
     Returns {"archs": [{"arch", "smash_accuracy", "benchmark_accuracy"}], "spearman", "kendall",
     "seconds", "steps", "train_curve": [{"step", "loss", "running_loss", "running_accuracy"}]
-    (at most `curve_points` evenly spaced steps, the last included), "settings", "paper"}.
+    (at most `curve_points` evenly spaced steps, the last included), "settings", "paper"};
+    `settings["threads"]` is the torch thread count the process ran with.
     """
-    check_threads(threads)
+    threads = torch.get_num_threads()
     truth = benchmarks.truth_table(NB201_TRUTH, data_dir=data_dir)
     archs = distinct_archs(n_archs, seed)
     train, val = smash_data(n_train, n_val, seed, data_dir, input_size)
     started = time.perf_counter()
     model = SmashNetwork(channels, hidden, seed=seed)
     every, curve = max(1, math.ceil(steps / max(curve_points, 1))), []
-    for state in smash_training(model, train.images, train.labels, steps, seed=seed, batch_size=batch_size, lr=lr,
-                                threads=threads):
+    for state in smash_training(model, train.images, train.labels, steps, seed=seed, batch_size=batch_size, lr=lr):
         if state.step % every == 0 or state.done:
             curve.append({"step": state.step, "loss": state.loss, "running_loss": state.running_loss,
                           "running_accuracy": state.running_accuracy})
         if progress is not None:
             progress("train", state.step, steps)
     report = (lambda done, total: progress("score", done, total)) if progress is not None else None
-    scores = smash_scores(model, archs, val.images, val.labels, threads=threads, progress=report)
+    scores = smash_scores(model, archs, val.images, val.labels, progress=report)
     rows = [{"arch": a.to_str(), "smash_accuracy": s, "benchmark_accuracy": truth.get(a.to_str(), math.nan)}
             for a, s in zip(archs, scores)]
     correlation = rank_correlation([r["smash_accuracy"] for r in rows], [r["benchmark_accuracy"] for r in rows])
@@ -330,5 +382,6 @@ def smash_experiment(n_archs: int = 100, seed: int = 0, steps: int = DEFAULTS["s
             "settings": settings, "paper": PAPER}
 
 
-__all__ = ["DEFAULTS", "PAPER", "HyperNetwork", "SmashNetwork", "SmashState", "cell_forward", "distinct_archs",
-           "encode", "smash_data", "smash_experiment", "smash_scores", "smash_training"]
+__all__ = ["DEFAULTS", "PAPER", "HyperNetwork", "RankState", "SmashNetwork", "SmashState", "cell_forward",
+           "distinct_archs", "encode", "rank_steps", "smash_accuracy", "smash_data", "smash_experiment", "smash_run",
+           "smash_scores", "smash_training"]

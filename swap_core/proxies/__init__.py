@@ -17,6 +17,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from ..init import generator
 from ._shared import SharedPasses
 
 ProxyFn = Callable[..., float]
@@ -38,6 +39,7 @@ class ProxyInfo:
     modifies_model: bool  # re-initialises or casts weights: give it its own copy
     reference_column: str | None = None  # its column in NAS-Bench-Suite-Zero's zc/*.csv files
     accepts_shared: bool = False  # takes `shared=SharedPasses` to reuse passes other proxies made
+    accepts_generator: bool = False  # draws random numbers: takes `generator=torch.Generator`
     per_sample_passes: bool = False  # one backward pass per sample: seconds, not milliseconds, per network
 
 
@@ -64,6 +66,8 @@ def proxy(
     """Decorator that registers a proxy function under `name`."""
 
     def register(fn: ProxyFn) -> ProxyFn:
+        if name in _PROXIES:
+            raise ValueError(f"a proxy named {name!r} is already registered (by {_PROXIES[name].fn.__module__})")
         _PROXIES[name] = ProxyInfo(
             name=name, fn=fn, display_name=display_name or name, description=description,
             paper=paper, year=year, higher_is_better=higher_is_better, needs_grad=needs_grad,
@@ -71,6 +75,7 @@ def proxy(
             default_batch_size=default_batch_size, modifies_model=modifies_model,
             reference_column=reference_column, per_sample_passes=per_sample_passes,
             accepts_shared="shared" in inspect.signature(fn).parameters,
+            accepts_generator="generator" in inspect.signature(fn).parameters,
         )
         return fn
 
@@ -116,12 +121,14 @@ class Scores(dict):
 
 
 def _run_one(info: ProxyInfo, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None,
-             options: Mapping[str, Any], shared: SharedPasses | None = None) -> float:
+             options: Mapping[str, Any], shared: SharedPasses | None = None, seed: int = 0) -> float:
     if info.needs_labels and targets is None:
         raise ValueError(f"proxy {info.name!r} needs class labels (targets) for its loss")
     kwargs = dict(options)
     if info.accepts_shared and shared is not None:
         kwargs["shared"] = shared
+    if info.accepts_generator:
+        kwargs["generator"] = generator(seed)
     try:
         value = float(info.fn(model, inputs, targets, **kwargs))
     except torch.OutOfMemoryError as error:
@@ -150,8 +157,10 @@ def score(
 
     `arch_or_model` is an `nn.Module`, or an architecture (object or string) of `space`
     built with `config`. Each proxy sees the first `batch_size` inputs (its own default
-    batch size when None), starts from the same weights, and runs under `seed`, so the
-    result of one proxy never depends on which others ran. `options[name]` holds keyword
+    batch size when None), starts from the same weights, and draws its random numbers (N(0, 1)
+    re-initialisations, random inputs, crops) from its own generator seeded by `seed` — never
+    from torch's global generator — so the result of one proxy never depends on which others
+    ran, nor on another thread scoring at the same time. `options[name]` holds keyword
     options for that proxy. A non-finite result or running out of memory raises
     `ProxyError`; with `on_error="nan"` that proxy's score is NaN instead and the reason
     goes to `result.errors`, so one undefined proxy loses none of the others.
@@ -171,12 +180,11 @@ def score(
         n = batch_size or info.default_batch_size or len(inputs)
         if info.default_batch_size is not None and n > len(inputs):
             raise ValueError(f"proxy {name!r} needs a batch of {n} but only {len(inputs)} inputs were given")
-        torch.manual_seed(seed)
         if n not in shared_by_size:
             shared_by_size[n] = SharedPasses(model, inputs[:n], None if targets is None else targets[:n])
         shared = shared_by_size[n]
         try:
-            results[name] = _run_one(info, model, shared.inputs, shared.targets, options.get(name, {}), shared)
+            results[name] = _run_one(info, model, shared.inputs, shared.targets, options.get(name, {}), shared, seed)
         except ProxyError as error:
             if on_error == "raise":
                 raise

@@ -190,13 +190,15 @@ def ntk_cond(model: nn.Module, inputs: Tensor, targets: Tensor | None = None, *,
 
 
 # --- linear regions -------------------------------------------------------------------------
-def random_crops(inputs: Tensor, size: int) -> Tensor:
-    """One random size × size crop of each input (positions from torch's global generator)."""
+def random_crops(inputs: Tensor, size: int, generator: torch.Generator | None = None) -> Tensor:
+    """One random size × size crop of each input (positions drawn from `generator`, a fresh one
+    seeded 0 when None)."""
+    generator = generator if generator is not None else torch.Generator().manual_seed(0)
     height, width = inputs.shape[-2:]
     if not 1 <= size <= min(height, width):
         raise ValueError(f"crop must be between 1 and {min(height, width)}, got {size}")
-    rows = torch.randint(0, height - size + 1, (len(inputs),)).tolist()
-    cols = torch.randint(0, width - size + 1, (len(inputs),)).tolist()
+    rows = torch.randint(0, height - size + 1, (len(inputs),), generator=generator).tolist()
+    cols = torch.randint(0, width - size + 1, (len(inputs),), generator=generator).tolist()
     return torch.stack([x[..., r:r + size, c:c + size] for x, r, c in zip(inputs, rows, cols)])
 
 
@@ -209,9 +211,9 @@ def random_crops(inputs: Tensor, size: int) -> Tensor:
     "(side, or None for whole inputs).",
 )
 def linear_regions(model: nn.Module, inputs: Tensor, targets: Tensor | None = None, *,
-                   crop: int | None = 4) -> float:
+                   crop: int | None = 4, generator: torch.Generator | None = None) -> float:
     if crop is not None:
-        inputs = random_crops(inputs, crop)
+        inputs = random_crops(inputs, crop, generator)
     try:
         with train_mode(model):
             return float(count_standard_patterns(model, inputs, spatial_only=True))

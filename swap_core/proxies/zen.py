@@ -37,7 +37,7 @@ import torch
 import torch.nn as nn
 
 from . import ProxyError, proxy
-from .swap import gaussian_init_
+from ..init import gaussian_init_, randn
 
 MIXUP_GAMMA = 1e-2
 
@@ -80,10 +80,10 @@ def _pre_pool_features(model: nn.Module, pool: nn.Module, inputs: torch.Tensor) 
 
 
 def _one_draw(model: nn.Module, pool: nn.Module, norms: list[nn.BatchNorm2d], shape: torch.Size,
-              device: torch.device, dtype: torch.dtype, mixup_gamma: float) -> float:
-    gaussian_init_(model)
-    x = torch.randn(shape, device=device, dtype=dtype)
-    noise = torch.randn(shape, device=device, dtype=dtype)
+              device: torch.device, dtype: torch.dtype, mixup_gamma: float, rng: torch.Generator) -> float:
+    gaussian_init_(model, rng)
+    x = randn(shape, rng, device, dtype)
+    noise = randn(shape, rng, device, dtype)
     features = _pre_pool_features(model, pool, x)
     mixed = _pre_pool_features(model, pool, x + mixup_gamma * noise)
     difference = (features - mixed).abs().flatten(1).sum(1).mean()
@@ -100,8 +100,10 @@ def _one_draw(model: nn.Module, pool: nn.Module, norms: list[nn.BatchNorm2d], sh
 
 
 def zen_score(model: nn.Module, inputs: torch.Tensor, *, repeat: int = 1,
-              mixup_gamma: float = MIXUP_GAMMA) -> float:
-    """Mean Zen-Score over `repeat` Gaussian draws, computed on a copy of `model`."""
+              mixup_gamma: float = MIXUP_GAMMA, generator: torch.Generator | None = None) -> float:
+    """Mean Zen-Score over `repeat` Gaussian draws (weights and inputs from `generator`, a
+    fresh one seeded 0 when None), computed on a copy of `model`."""
+    generator = generator if generator is not None else torch.Generator().manual_seed(0)
     if repeat < 1:
         raise ValueError(f"repeat must be at least 1, got {repeat}")
     net = copy.deepcopy(model).train()
@@ -110,7 +112,7 @@ def zen_score(model: nn.Module, inputs: torch.Tensor, *, repeat: int = 1,
         layer.reset_running_stats()
     dtype = inputs.dtype if inputs.is_floating_point() else torch.float32
     with torch.no_grad():
-        draws = [_one_draw(net, pool, norms, inputs.shape, inputs.device, dtype, mixup_gamma)
+        draws = [_one_draw(net, pool, norms, inputs.shape, inputs.device, dtype, mixup_gamma, generator)
                  for _ in range(repeat)]
     return sum(draws) / len(draws)
 
@@ -125,8 +127,8 @@ def zen_score(model: nn.Module, inputs: torch.Tensor, *, repeat: int = 1,
     "Options: repeat (default 1), mixup_gamma (default 0.01).",
 )
 def zen(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None = None, *,
-        repeat: int = 1, mixup_gamma: float = MIXUP_GAMMA) -> float:
-    return zen_score(model, inputs, repeat=repeat, mixup_gamma=mixup_gamma)
+        repeat: int = 1, mixup_gamma: float = MIXUP_GAMMA, generator: torch.Generator | None = None) -> float:
+    return zen_score(model, inputs, repeat=repeat, mixup_gamma=mixup_gamma, generator=generator)
 
 
 __all__ = ["MIXUP_GAMMA", "global_pooling", "zen", "zen_score"]

@@ -11,28 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
 
+from ..cli_helpers import data_choices, data_source, json_safe, read_truth, resolve_device
+from ..reproducible import fix_threads
 from ..progress import ProgressBar
-from ..spaces import get_space, list_spaces
+from ..spaces import all_datasets, all_presets, dataset_for, get_space, space_choices
 from .base import SearchState
 from .efficiency import parse_constraint
 from .experiment import SearchSetup, parse_algorithms, parse_seeds, run_experiment
-
-
-def json_safe(value: Any) -> Any:
-    """`value` with every NaN or infinite float replaced by None (strict JSON has neither)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
 
 
 def _search_progress(bars: dict) -> Callable:
@@ -45,8 +34,6 @@ def _search_progress(bars: dict) -> Callable:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from ..cli import dataset_for, read_truth, resolve_device  # the shared helpers of every command
-
     parse_algorithms(args.algo)  # fail on a typo before reading anything
     seeds = parse_seeds(args.seeds)
     constraint = parse_constraint(args.constraint) if args.constraint else None
@@ -55,7 +42,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         space=args.space, network=args.network, dataset=dataset_for(get_space(args.space), args.dataset), objective=args.objective, mu=args.mu,
         sigma=args.sigma, size_network=args.size_network, constraint=constraint, mode=args.constraint_mode,
         gamma=args.gamma, weight=args.weight, batch_size=args.batch_size, device=str(resolve_device(args.device)),
-        data_source="noise" if args.data == "synthetic" else "auto", truth=truth,
+        data_source=data_source(args.data), threads=fix_threads(args.threads) if args.threads else None, truth=truth,
         options={"population": args.population, "sample_size": args.sample_size, "mutations": args.mutations,
                  "lookups": args.lookups},
         proxy_options={"swap": {"repeats": args.repeats}} if args.repeats != 1 else {})
@@ -75,10 +62,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def add_search_parser(sub) -> None:
-    from ..cli import all_datasets, all_presets
-
     p = sub.add_parser("search", help="run search algorithms over seeds; mean ± std benchmark accuracy")
-    p.add_argument("--space", default="nb201", choices=list_spaces() + ["nb301"])
+    p.add_argument("--space", default="nb201", choices=space_choices())
     p.add_argument("--dataset", default=None, choices=all_datasets(),
                    help="default: the space's first (cifar10; TransNAS-Bench-101: class_scene)")
     p.add_argument("--algo", required=True, help="comma list of swap-nas, naswot, random, rea, area, hnas; "
@@ -103,8 +88,10 @@ def add_search_parser(sub) -> None:
     p.add_argument("--sample-size", type=int, default=None)
     p.add_argument("--mutations", type=int, default=None)
     p.add_argument("--lookups", type=int, default=None, help="truth lookups of area and hnas")
-    p.add_argument("--data", default="cifar10", choices=["cifar10", "synthetic"])
+    p.add_argument("--data", default="cifar10", choices=data_choices(),
+                   help="image source: cifar10 (= auto), synthetic (= noise), or one source by name")
     p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     p.add_argument("--out", default=None, help="runs.json")
     p.set_defaults(func=cmd_search)
 

@@ -2,10 +2,15 @@
 own budget, data batch and initialisation seed, summarised as mean ± std of the benchmark
 accuracy of what each run returns (the `search` CLI command and the README's table).
 
-Per seed s, a run draws its input batch with seed s (`data.load_batch`), initialises every
-scored network under seed s and seeds the algorithm with s, so the spread over seeds
-includes the proxy's own noise. Every run pays its own costs: the per-architecture caches
-(scores in `Budget`, benchmark-network sizes in `objectives.size_of`) start empty.
+Per seed s, a run scores with the `Setup` of seed s (`SearchSetup.core(s)`): its input
+batch is drawn with s, every scored network's weights derive from (s, cell), and the
+algorithm is seeded with s, so the spread over seeds includes the proxy's own noise. The
+scores cache (`Budget`) starts empty for every run.
+
+`search_states` is the one search session: the command line drains it (`run_search`), the
+Search page runs it in the app's worker, and both give the same trajectory for the same
+(SearchSetup, algorithm, budget, seed); `command_line` writes the command that reproduces a
+page's run.
 """
 from __future__ import annotations
 
@@ -16,12 +21,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import data
-from ..netstats import count_params
-from ..spaces import get_space
+import shlex
+from collections.abc import Iterator
+
+from ..setup import Setup
 from .base import Budget, SearchState
 from .efficiency import MNAS_GAMMA, Constraint
-from .objectives import build_objective, check_objective, clear_size_cache, objective_batch_size
+from .objectives import build_objective, check_objective
 from .registry import AlgorithmInfo, get_algorithm
 
 DEFAULT_OBJECTIVE = "reg_swap"
@@ -45,12 +51,26 @@ class SearchSetup:
     mode: str = "hard"
     gamma: float = MNAS_GAMMA
     weight: float = 1.0
-    batch_size: int | None = None
+    batch_size: int | None = None  # None: the objective's own batch (its proxy's default)
     device: str = "cpu"
     data_source: str = "auto"
+    threads: int | None = None     # recorded; the process's count (fixed once at start) computes
     truth: Mapping[str, float] = field(default_factory=dict, compare=False)
     options: Mapping[str, Any] = field(default_factory=dict, compare=False)  # algorithm knobs, where they apply
     proxy_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)  # per proxy name
+
+
+    def core(self, seed: int) -> Setup:
+        """The Setup a run with `seed` scores with."""
+        return Setup(space=self.space, dataset=self.dataset, preset=self.network, images=self.data_source,
+                     batch=self.batch_size, seed=seed, device=self.device, threads=self.threads)
+
+    @classmethod
+    def from_setup(cls, setup: Setup, **search: Any) -> "SearchSetup":
+        """The search settings over a Setup's space, network, images, batch, device and threads
+        (its seed is the run's, given to `search_states`)."""
+        return cls(space=setup.space, network=setup.preset, dataset=setup.dataset, batch_size=setup.batch,
+                   device=setup.device, data_source=setup.images, threads=setup.threads, **search)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -101,47 +121,87 @@ def total_steps(info: AlgorithmInfo, evaluations: int, options: Mapping[str, Any
     return evaluations + (int(options.get("lookups", 0)) if info.uses_proxy and info.uses_truth else 0)
 
 
-def _scorer(setup: SearchSetup, objective: str | None, seed: int, batches: dict):
+def _scorer(setup: SearchSetup, objective: str | None, seed: int):
     if objective is None:
         return lambda arch: (math.nan, math.nan)
-    space = get_space(setup.space)
-    config = space.config(setup.network, setup.dataset)
-    size = setup.batch_size or objective_batch_size(objective)
-    if (size, seed) not in batches:
-        batches[size, seed] = data.load_batch(size, seed, source=setup.data_source, input_size=config.input_size)
-    batch = batches[size, seed]
     name = objective.partition(":")[0]
     options = setup.proxy_options.get("swap" if name == "reg_swap" else name)  # reg_swap runs the swap proxy
-    return build_objective(space, config, batch.images, batch.labels, objective, seed=seed, device=setup.device,
-                           mu=setup.mu, sigma=setup.sigma, size_network=setup.size_network, dataset=setup.dataset,
-                           constraint=setup.constraint, mode=setup.mode, gamma=setup.gamma, weight=setup.weight,
-                           options=options)
+    return build_objective(setup.core(seed), objective, mu=setup.mu, sigma=setup.sigma,
+                           size_network=setup.size_network, constraint=setup.constraint, mode=setup.mode,
+                           gamma=setup.gamma, weight=setup.weight, options=options)
 
 
-def run_search(setup: SearchSetup, spec: str, evaluations: int, seed: int, *, progress: Progress | None = None,
-               batches: dict | None = None) -> dict[str, Any]:
-    """One run of the algorithm `spec` ("name" or "name@objective"): its record for runs.json."""
+def check_search(setup: SearchSetup, spec: str, evaluations: int) -> str | None:
+    """ValueError for settings a search refuses, before anything runs; else its objective."""
     (_, name, override), = parse_algorithms(spec)
     info = get_algorithm(name)
     if info.uses_truth and not setup.truth:
         raise ValueError(f"{name} trains by looking accuracy up: give a ground-truth table (--truth)")
+    if evaluations < 1:
+        raise ValueError(f"the budget must be at least 1 evaluation, got {evaluations}")
     objective = objective_for(info, override, setup)
+    if objective is not None:
+        check_objective(objective)
+    setup.core(0)  # checks space, dataset, preset, images, batch, device
+    return objective
+
+
+def search_states(setup: SearchSetup, spec: str, evaluations: int, seed: int) -> Iterator[SearchState]:
+    """The search `spec` ("name" or "name@objective") with `seed`, state by state: the one
+    session the command line and the Search page both run."""
+    objective = check_search(setup, spec, evaluations)
+    info = get_algorithm(parse_algorithms(spec)[0][1])
+    budget = Budget(spec, _scorer(setup, objective, seed), setup.truth)
+    yield from info.fn(setup.core(seed).space_obj, budget, evaluations, seed, **_options(info, setup.options))
+
+
+def run_search(setup: SearchSetup, spec: str, evaluations: int, seed: int, *,
+               progress: Progress | None = None) -> dict[str, Any]:
+    """One run of the algorithm `spec` ("name" or "name@objective"): its record for runs.json."""
+    (_, name, override), = parse_algorithms(spec)
+    info = get_algorithm(name)
     options = _options(info, setup.options)
-    scorer = _scorer(setup, objective, seed, {} if batches is None else batches)
-    clear_size_cache()  # every run pays for its own sizes
-    space = get_space(setup.space)
-    budget = Budget(spec, scorer, setup.truth)
     state = None
-    for state in info.fn(space, budget, evaluations, seed, **options):
+    for state in search_states(setup, spec, evaluations, seed):
         if progress is not None:
             progress(spec, seed, state, total_steps(info, evaluations, options))
-    return _record(setup, spec, objective, seed, state)
+    return _record(setup, spec, objective_for(info, override, setup), seed, state)
+
+
+def command_line(setup: SearchSetup, spec: str, evaluations: int, seeds: str, truth_spec: str | None = None) -> str:
+    """The `python -m swap_core search` command that runs the same searches as these settings."""
+    core = setup.core(0)
+    args = ["python", "-m", "swap_core", "search", *core.cli_args(), "--algo", spec, "--budget", str(evaluations),
+            "--seeds", seeds]
+    drop = args.index("--seed")
+    del args[drop:drop + 2]  # the run seeds replace the Setup's seed
+    if setup.objective != DEFAULT_OBJECTIVE:
+        args += ["--objective", setup.objective]
+    if setup.mu is not None:
+        args += ["--mu", f"{setup.mu:g}"]
+    if setup.sigma is not None:
+        args += ["--sigma", f"{setup.sigma:g}"]
+    if setup.constraint is not None:
+        args += ["--constraint", str(setup.constraint), "--constraint-mode", setup.mode]
+        if setup.mode == "mnas":
+            args += ["--gamma", f"{setup.gamma:g}"]
+        if setup.mode == "weighted":
+            args += ["--weight", f"{setup.weight:g}"]
+    for key, flag in (("population", "--population"), ("sample_size", "--sample-size"),
+                      ("mutations", "--mutations"), ("lookups", "--lookups")):
+        if setup.options.get(key) is not None:
+            args += [flag, str(setup.options[key])]
+    repeats = setup.proxy_options.get("swap", {}).get("repeats")
+    if repeats not in (None, 1):
+        args += ["--repeats", str(repeats)]
+    if truth_spec:
+        args += ["--truth", truth_spec]
+    return shlex.join(args)
 
 
 def _record(setup: SearchSetup, spec: str, objective: str | None, seed: int, state: SearchState) -> dict[str, Any]:
     best = state.best
-    space = get_space(setup.space)
-    params = count_params(space.build(best.arch, space.config("benchmark", setup.dataset))) / 1e6 if best else math.nan
+    params = setup.core(seed).replace(preset="benchmark").params(best.arch) / 1e6 if best else math.nan
     return {
         "algo": spec, "seed": seed, "objective": objective, "arch": best.arch if best else None,
         "score": best.score if best else math.nan,
@@ -177,23 +237,17 @@ def run_experiment(setup: SearchSetup, algorithms: str, evaluations: int, seeds:
     if evaluations < 1:
         raise ValueError(f"the budget must be at least 1 evaluation, got {evaluations}")
     specs = parse_algorithms(algorithms)
-    for _, name, override in specs:  # every mistake before the first run
-        info = get_algorithm(name)
-        if info.uses_truth and not setup.truth:
-            raise ValueError(f"{name} trains by looking accuracy up: give a ground-truth table (--truth)")
-        objective = objective_for(info, override, setup)
-        if objective is not None:
-            check_objective(objective)
-    batches: dict = {}
+    for spec, _, _ in specs:  # every mistake before the first run
+        check_search(setup, spec, evaluations)
     records = []
     for spec, _, _ in specs:
         for seed in seeds:
-            record = run_search(setup, spec, evaluations, seed, progress=progress, batches=batches)
+            record = run_search(setup, spec, evaluations, seed, progress=progress)
             records.append(record)
             if on_record is not None:
                 on_record(record)
     return {"runs": records, "summary": summarise(records)}
 
 
-__all__ = ["DEFAULT_OBJECTIVE", "SearchSetup", "objective_for", "parse_algorithms", "parse_seeds", "run_experiment",
+__all__ = ["DEFAULT_OBJECTIVE", "SearchSetup", "check_search", "command_line", "objective_for", "search_states", "parse_algorithms", "parse_seeds", "run_experiment",
            "run_search", "summarise", "total_steps"]

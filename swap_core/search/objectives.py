@@ -3,10 +3,10 @@
 - any registered proxy, oriented so that higher is better (`proxy_scorer`);
 - regularised SWAP (Peng et al., "SWAP-NAS: Sample-Wise Activation Patterns for Ultra-fast
   NAS", ICLR 2024, Section 3.3): SWAP on the network the search scores × exp(−(Θ − μ)²/σ),
-  Θ in thousands of parameters counted on a *size network* (`size_regularised`). By default
-  Θ is the benchmark network's count even when SWAP runs on the small teaching network, so
-  the paper's μ and σ for NAS-Bench-201 keep their meaning (building the benchmark network
-  to count it takes ~10 ms, and the count is cached per architecture);
+  Θ in thousands of parameters of the cell's *benchmark* network (`Setup.size_k`, counted
+  without allocating weights and cached per cell) even when SWAP runs on the small teaching
+  network, so the paper's μ and σ for NAS-Bench-201 keep their meaning; equal to the
+  `reg_swap` proxy of `Setup.score`;
 - an ensemble of proxies (`ensemble_scorer`), scored online, see there;
 - HNAS's metrics (`hnas_scorer`): M_trace as the score, M_trace and κ in `metrics`
   (Shu et al., "Unifying and Boosting Gradient-Based Training-Free NAS", NeurIPS 2022);
@@ -16,19 +16,15 @@
 """
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import torch
-
 from ..ensembles import get_ensemble, list_ensembles, normalised_ranks
-from ..netstats import count_params
-from ..proxies import ProxyError, get_proxy, score
+from ..proxies import ProxyError, get_proxy
 from ..proxies.hnas import hnas_metrics
-from ..proxies.swap import DEFAULT_MU, DEFAULT_SIGMA, params_thousands
-from ..spaces import NetworkConfig, SearchSpace
+from ..proxies.swap import DEFAULT_MU, DEFAULT_SIGMA, size_factor
+from ..setup import SIZE_PRESET, Setup
 from .base import Scorer
 from .efficiency import MNAS_GAMMA, Constraint, CostFn, combine
 
@@ -41,62 +37,41 @@ HNAS_BATCH = 64  # HNAS's metric batch (search.py --metric_batch_size)
 TUNED_REGULARISER: dict[tuple[str, str], tuple[float, float]] = {("nb201", "teaching"): (1500.0, 3.16228e6)}
 
 
-def proxy_scorer(space: SearchSpace, config: NetworkConfig, inputs: torch.Tensor, targets: torch.Tensor | None,
-                 proxy: str, *, seed: int = 0, device: str = "cpu",
-                 options: Mapping[str, Any] | None = None) -> Scorer:
-    """arch -> (score, params in millions): `proxy` on the network `config` builds (weights
-    drawn under `seed`), negated for a lower-is-better proxy; NaN when it is undefined."""
+def proxy_scorer(setup: Setup, proxy: str, *, options: Mapping[str, Any] | None = None) -> Scorer:
+    """arch -> (score, params in millions of the scored network): `proxy` through
+    `setup.score` (the same number as every page and `score`), negated for a lower-is-better
+    proxy; NaN when it is undefined for the network."""
     info = get_proxy(proxy)
     sign = 1.0 if info.higher_is_better else -1.0
 
     def scorer(arch: str) -> tuple[float, float]:
-        torch.manual_seed(seed)
-        model = space.build(arch, config)
-        params = count_params(model) / 1e6
-        try:
-            value = score(model, [proxy], inputs, targets, batch_size=len(inputs), seed=seed, device=device,
-                          options={proxy: dict(options or {})})[proxy]
-        except ProxyError:
-            value = math.nan
-        return sign * value, params
+        value = setup.score(arch, [proxy], options={proxy: dict(options or {})})[proxy]
+        return sign * value, setup.params(arch) / 1e6
 
     return scorer
 
 
-@functools.lru_cache(maxsize=65536)
-def _size_thousands(space: SearchSpace, config: NetworkConfig, arch: str) -> float:
-    return params_thousands(space.build(arch, config))
-
-
-def size_of(space: SearchSpace, config: NetworkConfig) -> CostFn:
-    """arch -> Θ, thousands of parameters of the network `config` builds (auxiliary head
-    excluded, as the official regulariser); cached per (space, config, arch)."""
-    return functools.partial(_size_thousands, space, config)
-
-
-def clear_size_cache() -> None:
-    """Forget the sizes `size_of` counted (for timings where every run pays its own)."""
-    _size_thousands.cache_clear()
+def size_of(setup: Setup) -> CostFn:
+    """arch -> Θ, thousands of parameters of the cell's benchmark network (`Setup.size_k`)."""
+    return setup.size_k
 
 
 def size_regularised(base: Scorer, size_k: CostFn, mu: float = DEFAULT_MU, sigma: float = DEFAULT_SIGMA) -> Scorer:
-    """score × exp(−(Θ − μ)²/σ), Θ = `size_k(arch)` in thousands; metrics keep the raw score,
-    Θ and the factor. For SWAP (a count, never negative) this is regularised SWAP."""
-    if not sigma > 0:
-        raise ValueError(f"sigma must be positive, got {sigma}")
+    """score × f(Θ) (`proxies.swap.size_factor`), Θ = `size_k(arch)` in thousands; metrics keep
+    the raw score, Θ and the factor. For SWAP (a count, never negative) this is regularised
+    SWAP, equal to the `reg_swap` proxy of `Setup.score`."""
+    size_factor(1.0, mu, sigma)  # checks sigma
 
     def scorer(arch: str) -> tuple[float, float, dict[str, float]]:
         raw, params, *rest = base(arch)
         theta = size_k(arch)
-        factor = math.exp(-((theta - mu) ** 2) / sigma)
+        factor = size_factor(theta, mu, sigma)
         return raw * factor, params, {**(rest[0] if rest else {}), "raw": raw, "size_k": theta, "size_factor": factor}
 
     return scorer
 
 
-def ensemble_scorer(space: SearchSpace, config: NetworkConfig, inputs: torch.Tensor, targets: torch.Tensor | None,
-                    ensemble: str, members: Sequence[str] | None = None, *, seed: int = 0,
-                    device: str = "cpu") -> Scorer:
+def ensemble_scorer(setup: Setup, ensemble: str, members: Sequence[str] | None = None) -> Scorer:
     """An ensemble of proxies as an online objective. An ensemble (`swap_core.ensembles`)
     scores a *set* of architectures, so here each new architecture is scored by its members
     and then ranked against every architecture this scorer has seen so far (the scored
@@ -111,15 +86,12 @@ def ensemble_scorer(space: SearchSpace, config: NetworkConfig, inputs: torch.Ten
     table: dict[str, list[float]] = {m: [] for m in names}
 
     def scorer(arch: str) -> tuple[float, float, dict[str, float]]:
-        torch.manual_seed(seed)
-        model = space.build(arch, config)
-        params = count_params(model) / 1e6
-        values = score(model, names, inputs, targets, seed=seed, device=device, on_error="nan")
+        values = setup.score(arch, names)
         for member in names:
             table[member].append(values[member])
         combined = rule.combine(table, names)
         ranks = normalised_ranks(combined)
-        return float(ranks[-1]), params, {m: values[m] for m in names}
+        return float(ranks[-1]), setup.params(arch) / 1e6, {m: values[m] for m in names}
 
     return scorer
 
@@ -135,20 +107,19 @@ def member_proxy(member: str) -> str:
     raise ValueError(f"unknown ensemble member {member!r}: expected a proxy name, one of {list_proxies()}")
 
 
-def hnas_scorer(space: SearchSpace, config: NetworkConfig, inputs: torch.Tensor, targets: torch.Tensor, *,
-                seed: int = 0, device: str = "cpu") -> Scorer:
-    """arch -> (M_trace, params, {"m_trace", "kappa"}) on the network `config` builds; the
-    HNAS search combines the two itself. NaN when the network passes no gradient."""
+def hnas_scorer(setup: Setup) -> Scorer:
+    """arch -> (M_trace, params, {"m_trace", "kappa"}) on the Setup's network, at the Setup's
+    batch (HNAS's own 64 when it has none); the HNAS search combines the two itself. NaN when
+    the network passes no gradient."""
+    batch = setup.inputs(setup.batch or HNAS_BATCH)
 
     def scorer(arch: str) -> tuple[float, float, dict[str, float]]:
-        torch.manual_seed(seed)
-        model = space.build(arch, config).to(device)
-        params = count_params(model) / 1e6
+        model = setup.network(arch)
         try:
-            metrics = hnas_metrics(model, inputs.to(device), targets.to(device))
+            metrics = hnas_metrics(model, batch.images.to(setup.device), batch.labels.to(setup.device))
         except ProxyError:
             metrics = {"m_trace": math.nan, "kappa": math.nan}
-        return metrics["m_trace"], params, metrics
+        return metrics["m_trace"], setup.params(arch) / 1e6, metrics
 
     return scorer
 
@@ -196,43 +167,34 @@ def objective_batch_size(objective: str) -> int:
     return get_proxy(name).default_batch_size or 1
 
 
-def build_objective(space: SearchSpace | str, config: NetworkConfig, inputs: torch.Tensor, targets: torch.Tensor | None,
-                    objective: str, *, seed: int = 0, device: str = "cpu", mu: float | None = None,
-                    sigma: float | None = None, size_network: str = "benchmark", dataset: str = "cifar10",
-                    constraint: Constraint | None = None, mode: str = "hard", gamma: float = MNAS_GAMMA,
-                    weight: float = 1.0, options: Mapping[str, Any] | None = None) -> Scorer:
-    """The scorer for `objective`: a proxy name, `reg_swap` (SWAP regularised on the size of
-    the `size_network` preset, μ and σ in thousands of parameters), an ensemble name
+def build_objective(setup: Setup, objective: str, *, mu: float | None = None, sigma: float | None = None,
+                    size_network: str = SIZE_PRESET, constraint: Constraint | None = None, mode: str = "hard",
+                    gamma: float = MNAS_GAMMA, weight: float = 1.0,
+                    options: Mapping[str, Any] | None = None) -> Scorer:
+    """The scorer for `objective` on `setup`'s network: a proxy name, `reg_swap` (SWAP × f(Θ),
+    Θ of the benchmark network, μ and σ in thousands of parameters), an ensemble name
     (optionally `NAME:m1,m2`), or `hnas`; then `constraint` applied under `mode`, its cost
-    counted on the `size_network` too (by default the benchmark network, the one a searched
-    cell is deployed in, so that `params<=0.5` means what the benchmark tables say)."""
-    if isinstance(space, str):
-        from ..spaces import get_space
-
-        space = get_space(space)
-    name, _, members = objective.partition(":")
-    size_config = space.config(size_network, dataset)
+    counted on the `size_network` (by default the benchmark network, the one a searched cell
+    is deployed in, so that `params<=0.5` means what the benchmark tables say)."""
+    name, _, members = check_objective(objective).partition(":")
     if name == HNAS:
-        scorer = hnas_scorer(space, config, inputs, targets, seed=seed, device=device)
+        scorer = hnas_scorer(setup)
     elif name in list_ensembles():
         chosen = [m.strip() for m in members.split(",") if m.strip()] if members else None
-        scorer = ensemble_scorer(space, config, inputs, targets, name, chosen, seed=seed, device=device)
+        scorer = ensemble_scorer(setup, name, chosen)
     elif name == "reg_swap":
-        base = proxy_scorer(space, config, inputs, targets, "swap", seed=seed, device=device, options=options)
-        scorer = size_regularised(base, size_of(space, size_config), DEFAULT_MU if mu is None else mu,
-                                  DEFAULT_SIGMA if sigma is None else sigma)
-    elif name in objective_names():
-        scorer = proxy_scorer(space, config, inputs, targets, name, seed=seed, device=device, options=options)
+        scorer = size_regularised(proxy_scorer(setup, "swap", options=options), setup.size_k,
+                                  DEFAULT_MU if mu is None else mu, DEFAULT_SIGMA if sigma is None else sigma)
     else:
-        raise ValueError(f"unknown objective {objective!r}; expected a proxy, an ensemble or 'hnas': "
-                         f"{objective_names()}")
+        scorer = proxy_scorer(setup, name, options=options)
     if constraint is not None:
         from .efficiency import cost_function
 
-        cost = cost_function(space, size_config, constraint.cost, device=device)
+        size_config = setup.space_obj.config(size_network, setup.dataset)
+        cost = cost_function(setup.space_obj, size_config, constraint.cost, device=setup.device)
         scorer = efficient(scorer, cost, constraint, mode, gamma=gamma, weight=weight)
     return scorer
 
 
-__all__ = ["HNAS", "TUNED_REGULARISER", "build_objective", "check_objective", "clear_size_cache", "efficient", "ensemble_scorer", "hnas_scorer", "member_proxy",
+__all__ = ["HNAS", "TUNED_REGULARISER", "build_objective", "check_objective", "efficient", "ensemble_scorer", "hnas_scorer", "member_proxy",
            "objective_batch_size", "objective_names", "proxy_scorer", "size_of", "size_regularised"]

@@ -37,7 +37,11 @@ _ALGORITHMS: dict[str, AlgorithmInfo] = {}
 def register_algorithm(name: str, fn: Callable[..., SearchGenerator], title: str, description: str, *,
                        uses_truth: bool = False, objective: str | None = None, uses_proxy: bool = True,
                        **options: Any) -> None:
-    """Register `fn` under `name`; `options` are its knobs with their defaults."""
+    """Register `fn` under `name`; `options` are its knobs with their defaults. A name that is
+    already registered is a ValueError (the second algorithm would silently replace the first)."""
+    if name in _ALGORITHMS:
+        raise ValueError(f"a search algorithm named {name!r} is already registered "
+                         f"({_ALGORITHMS[name].title}); choose another name")
     _ALGORITHMS[name] = AlgorithmInfo(name, fn, title, description, uses_truth, tuple(options.items()),
                                       objective, uses_proxy)
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
 import torch.nn as nn
+
+from .naslib import ZeroCostTables
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class SearchSpace(ABC):
     """Base class of a search space. Subclasses set the class attributes and methods."""
 
     name: str = ""
+    aliases: tuple[str, ...] = ()  # other names `get_space` accepts (DARTS: nb301, its benchmark)
     title: str = ""
     example: str = ""  # an architecture string in the exact data-file form
     datasets: tuple[str, ...] = ("cifar10",)
@@ -91,6 +94,10 @@ class SearchSpace(ABC):
     # Hand-picked architectures for teaching, label -> string (best/worst by accuracy come
     # from the ground-truth tables, see `swap_core.explorer.named_architectures`).
     named_archs: dict[str, str] = {}
+    # Ground truth (see `truth_specs`): the space's own accuracy tables in the data dir, file ->
+    # {dataset: column}, best first; and its NAS-Bench-Suite-Zero tables, if it has any.
+    truth_columns: Mapping[str, Mapping[str, str]] = {}
+    zero_cost: ZeroCostTables | None = None
 
     # --- strings -------------------------------------------------------------------
     @abstractmethod
@@ -137,6 +144,21 @@ class SearchSpace(ABC):
 
     @abstractmethod
     def build(self, arch: Any, config: NetworkConfig | None = None) -> nn.Module: ...
+
+    # --- ground truth ---------------------------------------------------------------
+    def truth_specs(self, dataset: str) -> list[str]:
+        """Ground-truth accuracy tables for `dataset`, best first, as data-dir "FILE:COLUMN"
+        specs (`benchmarks.truth_table` reads them): the space's own tables, then
+        NAS-Bench-Suite-Zero's validation accuracy. Empty when no table covers `dataset`."""
+        specs = [f"{file}:{columns[dataset]}" for file, columns in self.truth_columns.items() if dataset in columns]
+        if self.zero_cost is not None and dataset.lower() in self.zero_cost.tasks:
+            specs.append(f"{self.zero_cost.file(dataset)}:val_accuracy")
+        return specs
+
+    def naslib_key_to_arch(self, key: str) -> str:
+        """A NASLib zc_*.json key (e.g. "(4, 0, 3, 1, 4, 3)") as this space's architecture
+        string; ValueError for a malformed key (`naslib.naslib_ints`)."""
+        raise ValueError(f"no NASLib key conversion for space {self.name!r}")
 
     def _unknown_preset(self, preset: str) -> ValueError:
         return ValueError(f"unknown network preset {preset!r} for {self.name}; expected one of {list(self.presets)}")

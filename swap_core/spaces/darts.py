@@ -23,9 +23,10 @@ from typing import Any
 import networkx as nx
 import torch.nn as nn
 
-from . import register_space
 from .base import EditSlot, NetworkConfig, SearchSpace, dataset_classes
 from .darts_net import OPS, DartsNetwork
+from .naslib import ZeroCostTables, naslib_ints
+from .registry import register_space
 
 # NAS-Bench-301 (and NASLib's sampler) draw ops from these seven; 'none' only parses.
 SAMPLE_OPS: tuple[str, ...] = tuple(op for op in OPS if op != "none")
@@ -35,6 +36,8 @@ PAIRS = 2 * len(NODES)
 DEFAULT_CONCAT = (2, 3, 4, 5)
 EXPECTED_FORM = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ... 8 (op, input) pairs], "
                  "normal_concat=[2, 3, 4, 5], reduce=[... 8 pairs], reduce_concat=[2, 3, 4, 5])")
+NASLIB_OPS = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
+              "dil_conv_3x3", "dil_conv_5x5")  # NASLib nasbench301 compact OPS
 # preset -> (channels, cells, stem, extra options); see DartsSpace.config.
 PRESETS: dict[str, tuple[int, int, bool, dict[str, Any]]] = {
     "benchmark": (32, 8, True, {"affine": False, "pool_bn": True, "auxiliary": False}),
@@ -211,6 +214,7 @@ class DartsSpace(SearchSpace):
     """DARTS / NAS-Bench-301: two cells of 4 nodes, 7 ops (+ 'none' for parsing)."""
 
     name = "darts"
+    aliases = ("nb301",)  # NAS-Bench-301 is the benchmark of this space
     title = "DARTS / NAS-Bench-301"
     example = (  # DARTS-V2, the cell DARTS found (quark0/darts cnn/genotypes.py)
         "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), "
@@ -228,6 +232,16 @@ class DartsSpace(SearchSpace):
         "all max-pool": _uniform_genotype("max_pool_3x3"),
     }
     finite = False
+    # Ground truth: SWAP-NAS's DARTS architectures, then NAS-Bench-301's tables (named nb301).
+    truth_columns = {"darts1000_cifar10.csv": {"cifar10": "val_accuracy"}}
+    zero_cost = ZeroCostTables("nb301", ("cifar10",), "zc_nasbench301", "59a79af7b94de5c2a23b8ffa15b4f004")
+
+    def naslib_key_to_arch(self, key: str) -> str:
+        """NASLib's key is [[(input node, op index) × 8] normal, [...] reduce]."""
+        v = naslib_ints(key, 32, 7)
+        cells = [[(NASLIB_OPS[v[i + 1]], v[i]) for i in range(start, start + 16, 2)] for start in (0, 16)]
+        return (f"Genotype(normal={cells[0]!r}, normal_concat=[2, 3, 4, 5], "
+                f"reduce={cells[1]!r}, reduce_concat=[2, 3, 4, 5])")
 
     # --- strings -------------------------------------------------------------------
     def from_str(self, text: str) -> Genotype:
@@ -344,4 +358,4 @@ class DartsSpace(SearchSpace):
                             auxiliary=config.get("auxiliary", False))
 
 
-__all__ = ["CELLS", "EXPECTED_FORM", "OPS", "SAMPLE_OPS", "DartsSpace", "Genotype"]
+__all__ = ["CELLS", "EXPECTED_FORM", "NASLIB_OPS", "OPS", "SAMPLE_OPS", "DartsSpace", "Genotype"]

@@ -29,9 +29,10 @@ from typing import Any
 import networkx as nx
 import torch.nn as nn
 
-from . import register_space
 from .base import EditSlot, NetworkConfig, SearchSpace, dataset_classes
+from .naslib import ZeroCostTables, naslib_ints
 from .nb101_net import NB101Network
+from .registry import register_space
 
 OPS: tuple[str, ...] = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
 MAX_VERTICES = 7
@@ -42,6 +43,7 @@ SHORT = {"input": "in", "output": "out", "conv3x3-bn-relu": "conv 3×3", "conv1x
 # (stem channels, cells per stack) of each network preset; both have 3 stacks.
 PRESETS = {"benchmark": (128, 3), "teaching": (16, 1)}
 STACKS = 3
+NASLIB_OPS = ("input", "output", "maxpool3x3", "conv1x1-bn-relu", "conv3x3-bn-relu")  # NASLib all_ops
 
 
 def _error(problem: str) -> ValueError:
@@ -244,6 +246,16 @@ class NB101Space(SearchSpace):
             ["conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3", "conv3x3-bn-relu"]),
         "pooling only": _chain(["maxpool3x3", "maxpool3x3"], skip=True),
     }
+    zero_cost = ZeroCostTables("nb101", ("cifar10",), "zc_nasbench101", "90610d4bf2028c81bf7b9bcbbdca1a6f")
+
+    def naslib_key_to_arch(self, key: str) -> str:
+        """NASLib's key is the flattened n×n adjacency matrix, then n op indices."""
+        v = naslib_ints(key, None, 5)
+        n = int(round((-1 + (1 + 4 * len(v)) ** 0.5) / 2))
+        if n * n + n != len(v):
+            raise ValueError(f"unexpected NASLib nb101 key {key!r}: length {len(v)} is not n*n+n")
+        matrix = [v[r * n:(r + 1) * n] for r in range(n)]
+        return json.dumps({"matrix": matrix, "ops": [NASLIB_OPS[i] for i in v[n * n:]]}, separators=(",", ":"))
 
     # --- strings -------------------------------------------------------------------
     def from_str(self, text: str) -> NB101Arch:
@@ -390,4 +402,4 @@ class NB101Space(SearchSpace):
                             stacks=stacks, stem=config.stem)
 
 
-__all__ = ["EXAMPLE", "EXPECTED_FORM", "MAX_EDGES", "MAX_VERTICES", "OPS", "NB101Arch", "NB101Space"]
+__all__ = ["EXAMPLE", "EXPECTED_FORM", "MAX_EDGES", "MAX_VERTICES", "NASLIB_OPS", "OPS", "NB101Arch", "NB101Space"]

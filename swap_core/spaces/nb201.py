@@ -21,15 +21,19 @@ from typing import Any
 import networkx as nx
 import torch.nn as nn
 
-from . import register_space
 from .base import DATASET_INPUT_SIZE, EditSlot, NetworkConfig, SearchSpace, dataset_classes
+from .naslib import ZeroCostTables, naslib_ints
 from .nb201_net import EDGES, TinyNetwork
+from .registry import register_space
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 NODE_LABELS = {0: "in", 1: "1", 2: "2", 3: "out"}
 # (channels C, cells per stage N) of each network preset.
 PRESETS = {"benchmark": (16, 5), "teaching": (8, 1)}
+# Ground truth: NATS-Bench's test accuracy after 200 epochs, one column of nb201_accuracy.csv per dataset.
+NB201_COLUMNS = {"cifar10": "cifar10_test", "cifar100": "cifar100_test", "imagenet16-120": "imagenet16_120_test"}
+NASLIB_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")  # NASLib OP_NAMES_NB201
 
 
 def _parse_error(text: object, problem: str) -> ValueError:
@@ -121,6 +125,13 @@ class NB201Space(SearchSpace):
         "all skip": "|" + "|+|".join("|".join(f"skip_connect~{i}" for i in range(j)) for j in (1, 2, 3)) + "|",
         "all avg-pool": "|" + "|+|".join("|".join(f"avg_pool_3x3~{i}" for i in range(j)) for j in (1, 2, 3)) + "|",
     }
+    truth_columns = {"nb201_accuracy.csv": NB201_COLUMNS}
+    zero_cost = ZeroCostTables("nb201", datasets, "zc_nasbench201", "ad886fca1597d0e86fa6dc270e9b023e")
+
+    def naslib_key_to_arch(self, key: str) -> str:
+        """NASLib orders the edges (1,2),(1,3),(1,4),(2,3),(2,4),(3,4); the string lists them by target node."""
+        o = [NASLIB_OPS[i] for i in naslib_ints(key, 6, 5)]
+        return f"|{o[0]}~0|+|{o[1]}~0|{o[3]}~1|+|{o[2]}~0|{o[4]}~1|{o[5]}~2|"
 
     # --- strings -------------------------------------------------------------------
     def from_str(self, text: str) -> NB201Arch:
@@ -217,4 +228,4 @@ def _as_arch(arch: NB201Arch | str) -> NB201Arch:
     return arch if isinstance(arch, NB201Arch) else NB201Arch.from_str(arch)
 
 
-__all__ = ["EDGES", "EXAMPLE", "OPS", "NB201Arch", "NB201Space"]
+__all__ = ["EDGES", "EXAMPLE", "NASLIB_OPS", "NB201_COLUMNS", "OPS", "NB201Arch", "NB201Space"]

@@ -42,6 +42,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import NetworkConfig, SearchSpace
+from .naslib import ZeroCostTables
 from .nb201_net import ReLUConvBN
 
 STAGE_CODES = (1, 2, 3, 4)
@@ -68,6 +69,16 @@ TASKS: dict[str, Task] = {
     "normal": Task("generative", 3, "surface normals (3-channel image)"),
     "autoencoder": Task("generative", 3, "autoencoding (3-channel image)"),
 }
+
+
+# NAS-Bench-Suite-Zero's TransNAS-Bench-101 tables: NASLib's commit and its order of the tasks.
+NASLIB_TNB_COMMIT = "e5a821c2dadf608042e4e046e386006cf6bd0564"  # "Add ZC benchmarks", May 2022
+NASLIB_TASKS = ("class_scene", "class_object", "autoencoder", "normal", "jigsaw", "room_layout", "segmentsemantic")
+
+
+def zero_cost_tables(name: str, md5: str) -> ZeroCostTables:
+    """The tables of the micro or macro space (`name`), NASLib file `zc_transbench101_<micro|macro>`."""
+    return ZeroCostTables(name, NASLIB_TASKS, f"zc_transbench101_{name.rsplit('_', 1)[-1]}", md5, NASLIB_TNB_COMMIT)
 
 
 def task(name: str) -> Task:

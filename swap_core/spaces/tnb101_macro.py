@@ -23,9 +23,11 @@ from typing import Any
 
 import networkx as nx
 
-from . import register_space
 from .base import EditSlot
-from .tnb101 import STAGE_CODES, STAGE_KINDS, ResNetBasicBlock, TransNASSpace, downsamples, widens
+from .naslib import naslib_ints
+from .registry import register_space
+from .tnb101 import (STAGE_CODES, STAGE_KINDS, ResNetBasicBlock, TransNASSpace, downsamples, widens,
+                     zero_cost_tables)
 
 MIN_STAGES, MAX_STAGES = 4, 6
 MAX_DOWNSAMPLINGS, MAX_DOUBLINGS = 4, 3
@@ -142,6 +144,7 @@ class TNB101MacroSpace(TransNASSpace):
     name = "tnb101_macro"
     title = "TransNAS-Bench-101 macro (skeleton)"
     example = EXAMPLE
+    zero_cost = zero_cost_tables("tnb101_macro", "ab2c8cee3bf2cd6b152ea42ccb7c9e8a")
     ops = OPS
     named_archs = {
         "micro space's skeleton (41414)": "64-41414-basic",
@@ -153,6 +156,10 @@ class TNB101MacroSpace(TransNASSpace):
 
     def from_str(self, text: str) -> MacroArch:
         return MacroArch.from_str(text)
+
+    def naslib_key_to_arch(self, key: str) -> str:
+        """NASLib's convert_op_indices_macro_to_str: one stage code per slot, zeros (no stage) dropped."""
+        return "64-{}-basic".format("".join(str(v) for v in naslib_ints(key, 6, 5) if v))
 
     # --- search operations ---------------------------------------------------------
     def sample(self, rng: random.Random) -> MacroArch:

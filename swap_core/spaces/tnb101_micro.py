@@ -24,11 +24,12 @@ from typing import Any
 import networkx as nx
 import torch.nn as nn
 
-from . import register_space
 from .base import EditSlot
+from .naslib import naslib_ints
 from .nb201 import NODE_LABELS
 from .nb201_net import EDGES, EdgeCell
-from .tnb101 import FactorizedReduce, ReLUConvBN, TransNASSpace, Zero
+from .registry import register_space
+from .tnb101 import FactorizedReduce, ReLUConvBN, TransNASSpace, Zero, zero_cost_tables
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")  # string digits 0..3
 PREFIX = "64-41414-"  # base channels and macro skeleton, fixed in the micro space
@@ -134,6 +135,7 @@ class TNB101MicroSpace(TransNASSpace):
     name = "tnb101_micro"
     title = "TransNAS-Bench-101 micro (cell)"
     example = EXAMPLE
+    zero_cost = zero_cost_tables("tnb101_micro", "5a5f72029e4b5af6cc3320d38b4bd4bc")
     ops = OPS
     named_archs = {
         # NAS-Bench-201's ResNet block written as a micro cell: conv, conv, plus identity.
@@ -146,6 +148,10 @@ class TNB101MicroSpace(TransNASSpace):
 
     def from_str(self, text: str) -> MicroArch:
         return MicroArch.from_str(text)
+
+    def naslib_key_to_arch(self, key: str) -> str:
+        """NASLib's convert_op_indices_micro_to_str: one op index per edge."""
+        return "64-41414-{}_{}{}_{}{}{}".format(*naslib_ints(key, 6, 4))
 
     # --- search operations ---------------------------------------------------------
     def sample(self, rng: random.Random) -> MicroArch:
