@@ -55,8 +55,10 @@ with st.expander("What is an activation pattern? (for students)"):
 left, middle, right = st.columns(3)
 max_units = left.select_slider("Units shown", [100, 200, 300, 400], value=200, key="ap_units",
                                help="a random subset, fixed by the seed; the counts always use every unit")
+st.session_state.setdefault("ap_init", "gaussian")  # the weights the SWAP-Score of every other page is counted on
 init = middle.radio("Weights", list(INIT_NAMES), format_func=INIT_NAMES.get, key="ap_init", horizontal=True,
-                    help="the SWAP proxy redraws weights from N(0, 1); NASWOT keeps PyTorch's initialisation")
+                    help="the SWAP proxy redraws weights from N(0, 1); NASWOT keeps PyTorch's initialisation. "
+                         "Both are drawn from this cell's own seed, as on every page")
 group = right.toggle("Group identical rows", key="ap_group",
                      help="sort each matrix's rows so equal patterns sit together")
 
@@ -70,7 +72,9 @@ cols[1].metric("Samples N", m.samples)
 cols[2].metric("Distinct standard patterns", f"{m.standard_distinct:,}",
                help="distinct rows of the samples × units matrix, over all units")
 cols[3].metric("Distinct sample-wise patterns", f"{m.sample_wise_distinct:,}",
-               help="distinct rows of the units × samples matrix, over all units (the SWAP count)")
+               help="distinct rows of the units × samples matrix, over all units: with Gaussian weights this is "
+                    "the SWAP-Score the Cell Designer, the Proxy Lab and `python -m swap_core score` show for "
+                    "this cell and sidebar")
 st.caption(f"Bounds: standard ≤ N = {m.standard_bound}; "
            f"sample-wise ≤ min(units, 2^N) = {m.sample_wise_bound:,}. "
            f"Among the {m.standard.shape[1]} units shown: {shown_standard} distinct standard and "

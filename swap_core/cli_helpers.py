@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from . import benchmarks
 from .devices import resolve_device  # noqa: F401  (the one device rule, for every command)
 from .proxies import get_proxy, list_proxies

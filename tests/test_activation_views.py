@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 
 from swap_core import activation_views as views
+from swap_core.setup import Setup
 from swap_core import patterns
 from swap_core.patterns import (
     count_sample_wise_patterns, count_standard_patterns, pack_sample_bits, relu_hooks, train_mode,
@@ -37,8 +38,7 @@ HAND_LAYER = np.array([[1, 1, 0, 0], [1, 0, 0, 1], [0, 0, 1, 1], [1, 1, 0, 0]], 
 
 
 def small_nb201(seed: int = 0) -> nn.Module:
-    space = get_space("nb201")
-    return views.build_network(space, space.example, space.config("teaching"), seed)
+    return views.build_network(Setup(seed=seed), get_space("nb201").example)
 
 
 def images(n: int, size: int = 16, seed: int = 0) -> torch.Tensor:
@@ -199,13 +199,13 @@ def test_saturation_vs_resolution_bounds_grow_with_units():
 
 def test_gaussian_init_is_optional_and_checked():
     space = get_space("nb201")
-    default = views.build_network(space, space.example, space.config("teaching"), 0)
-    gaussian = views.build_network(space, space.example, space.config("teaching"), 0, init="gaussian")
+    default = views.build_network(Setup(), space.example)
+    gaussian = views.build_network(Setup(), space.example, init="gaussian")
     conv = next(m for m in gaussian.modules() if isinstance(m, nn.Conv2d))
     assert conv.weight.std() > 0.5  # N(0, 1) rather than PyTorch's small uniform init
     assert next(m for m in default.modules() if isinstance(m, nn.Conv2d)).weight.std() < 0.5
     with pytest.raises(ValueError, match="unknown init"):
-        views.build_network(space, space.example, space.config("teaching"), 0, init="xavier")
+        views.build_network(Setup(), space.example, init="xavier")
 
 
 def test_kernel_matches_the_naswot_proxy():

@@ -1,5 +1,6 @@
 """DARTS on NAS-Bench-201 and its selection rules (magnitude, perturbation): swap_core.oneshot.darts."""
 import math
+import time
 
 import numpy as np
 import pytest
@@ -7,6 +8,7 @@ import torch
 
 from conftest import require_file
 from swap_core.oneshot import darts
+from swap_core.runs import Run
 from swap_core.spaces.nb201 import OPS, NB201Arch
 from swap_core.spaces.nb201_net import EDGES
 
@@ -20,7 +22,7 @@ def tiny_split(seed: int = 0, n: int = 32, size: int = 8) -> darts.Split:
 
 
 def test_supernet_forward_shapes_and_mask():
-    model = darts.Supernet(channels=4, cells=2, num_classes=10)
+    model = darts.build_supernet(darts.DartsConfig(channels=4, cells=2), seed=0)
     x = torch.randn(5, 3, 16, 16)
     assert model(x).shape == (5, 10)
     assert model.alpha.shape == (len(EDGES), len(OPS))
@@ -101,22 +103,49 @@ def test_perturbation_steps_report_progress_and_can_stop():
         darts.perturbation_steps(lambda mask: 0.0, [0, 0, 1, 2, 3, 4])
 
 
-def test_runs_use_the_configured_thread_count_and_restore_the_callers(monkeypatch):
-    """A run's numbers depend on torch's thread count, so training and selection run with
-    `config.threads` whatever the caller's count is, and give the caller's count back between steps."""
+def test_the_supernet_is_drawn_from_its_seed_and_leaves_the_global_generator_alone():
+    before = torch.random.get_rng_state()
+    a, b, c = darts.build_supernet(TINY, 7), darts.build_supernet(TINY, 7), darts.build_supernet(TINY, 8)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert not torch.equal(a.stem[0].weight, c.stem[0].weight)
+    assert torch.count_nonzero(a.alpha) == 0 and a.alpha.requires_grad
+
+
+def test_runs_in_a_worker_leave_the_thread_count_and_the_global_generator_alone():
+    """Many users share one server process: a run computes with the process's thread count
+    (fixed once at start), never sets it, and never draws from torch's global generator."""
     split = tiny_split()
+    threads, rng_state = torch.get_num_threads(), torch.random.get_rng_state()
     seen = []
-    caller = torch.get_num_threads()
-    config = darts.DartsConfig(**{**vars(TINY), "threads": 2 if caller == 1 else 1})
-    training = darts.train_supernet(config, 0, split)
-    state = next(training)
-    state.supernet.stem.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
-    for state in training:
-        assert torch.get_num_threads() == caller
-    arch, _ = darts.perturbation_select(state.supernet, split, config, 0)
-    assert seen and set(seen) == {config.threads} and torch.get_num_threads() == caller
+
+    def states():
+        state = None
+        for state in darts.train_supernet(TINY, 0, split):
+            if state.step == 1:
+                state.supernet.stem.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+            yield state
+        yield from darts.perturbation_run(state.supernet, split, TINY, 0)
+
+    run, counts = Run(states(), name="darts-test"), []
+    while not run.finished:
+        counts.append(torch.get_num_threads())
+        time.sleep(0.002)
+    assert run.status == "done" and run.states == TINY.total_steps + 30 + 6 and run.state.arch
+    assert set(counts) == {threads} and seen and set(seen) == {threads}
+    assert torch.equal(torch.random.get_rng_state(), rng_state)
     with pytest.raises(ValueError, match="threads"):
         darts.DartsConfig(threads=0)
+
+
+def test_perturbation_on_copy_leaves_the_supernet_as_trained():
+    split = tiny_split()
+    model = list(darts.train_supernet(TINY, 0, split))[-1].supernet
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    states = darts.perturbation_on_copy(model, split, TINY, 0)
+    arch = list(states)[-1].arch
+    assert all(torch.equal(before[name], value) for name, value in model.state_dict().items())
+    assert arch == darts.perturbation_select(model, split, TINY, 0)[0]  # the same cell as on the model itself
 
 
 def test_same_seed_same_run():
@@ -158,3 +187,4 @@ def test_tiny_experiment_on_cifar10_returns_nb201_cells():
     assert runs[0]["alpha_history"] == runs[1]["alpha_history"]  # one DARTS supernet for both rules
     assert len(runs[1]["decisions"]) == 6 and not runs[0]["decisions"]
     assert "CIFAR-10" in result["data"] and seen
+    assert result["config"]["threads"] == torch.get_num_threads()  # the count the numbers were computed with

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,8 @@ import urllib.request
 import pytest
 
 from conftest import ROOT
+from e2e_helpers import (STOP_LATENCY_S, assert_frozen, click_stop_and_time, screenshots, shown, shown_count,
+                         wait_until_advancing)
 
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -28,6 +31,17 @@ PAGES = {"overview": "", "cell_designer": "cell_designer", "activation_patterns"
          "linear_regions": "linear_regions", "proxy_lab": "proxy_lab", "size_regulariser": "size_regulariser",
          "search": "search", "oneshot_darts": "oneshot_darts", "oneshot_smash": "oneshot_smash"}
 EDGE_LABEL = "edge 1 ← in"  # the NB201 Cell Designer's first edge selectbox
+
+
+def _record_timing(key: str, value) -> None:
+    """Add `key` to test-artifacts/e2e/timings.json (keeping what other tests wrote)."""
+    path = ARTIFACTS / "timings.json"
+    try:
+        timings = json.loads(path.read_text())
+    except (OSError, ValueError):
+        timings = {}
+    timings[key] = value
+    path.write_text(json.dumps(timings, indent=2, sort_keys=True))
 
 
 def _chromium() -> str | None:
@@ -169,8 +183,7 @@ def test_edit_changes_scores_and_link_reproduces_view(browser, app_url):
     _settle(page)
     _no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "cell_designer_edited.png"), full_page=True)
-    timings = {"edit_to_new_swap_score_s": round(seconds, 3)}
-    (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=2))
+    _record_timing("edit_to_new_swap_score_s", round(seconds, 3))
 
     shared = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()  # a fresh browser
     shared.goto(page.url)
@@ -283,3 +296,157 @@ def test_malformed_link_gives_a_message_not_a_traceback(browser, app_url):
     assert any("batch size must be a whole number" in t for t in text), text
     page.screenshot(path=str(ARTIFACTS / "malformed_link.png"), full_page=True)
     page.close()
+
+
+# --- Stop on every live page: answers within half a second (DESIGN.md), keeps what it had --------
+def _key(page, key: str):
+    """The button Streamlit draws for widget `key`."""
+    return page.locator(f".st-key-{key} button")
+
+
+def _fill(page, label: str, value) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    _settle(page)
+
+
+def _stop_and_check(page, name: str, stop_key: str, *, stopped: tuple, count: tuple[str, str],
+                    scope: str = "") -> dict:
+    """Screenshots of the run, Stop timed from the click to the first DOM that shows `stopped`,
+    the count shown then (`count`) unchanged for 2 s, screenshots of the stopped page;
+    the times are kept in timings.json under stop_latency. Returns the measurement."""
+    button = _key(page, stop_key)
+    screenshots(page, ARTIFACTS, f"{name}_running", focus=button)
+    measured = click_stop_and_time(page, button, stopped=stopped, count=count, scope=scope)
+    assert_frozen(lambda: shown_count(page, count, scope), measured["count"])
+    _settle(page)
+    screenshots(page, ARTIFACTS, f"{name}_stopped", focus=button)
+    _no_exception(page)
+    _record_timing(f"stop_latency_{name}", measured)
+    return measured
+
+
+def _choose_random_swap_search(page, budget: int, seed: int = 0) -> None:
+    _choose(page, "Algorithm", "Random search")
+    _settle(page)
+    _choose(page, "Objective (maximised)", "SWAP-Score")
+    _settle(page)
+    _fill(page, "Budget (evaluations)", budget)
+    _fill(page, "Search seed", seed)
+
+
+def test_search_stop_answers_within_half_a_second(browser, app_url):
+    page = _open(browser, f"{app_url}/search?batch=16")
+    _choose_random_swap_search(page, 2000)
+    _key(page, "se_start").click()
+    wait_until_advancing(lambda: shown_count(page, ("metric", "Evaluations")))
+    measured = _stop_and_check(page, "search", "se_stop", stopped=("metric", "Status", "stopped"),
+                               count=("metric", "Evaluations"))
+    assert measured["count"] < 2000
+    assert measured["latency_s"] <= STOP_LATENCY_S, measured
+    page.close()
+
+
+@pytest.mark.parametrize("name, path, key, size", [("proxy_lab", "proxy_lab", "pl_scoring", 400),
+                                                    ("size_regulariser", "size_regulariser", "sr_scoring", 2000)])
+def test_scoring_stop_answers_within_half_a_second(browser, app_url, name, path, key, size):
+    page = _open(browser, f"{app_url}/{path}?batch=16&seed={size + 7}")  # cells no other test has scored
+    _fill(page, "How many", size)
+    scoring = ("progress", "Scoring")
+    wait_until_advancing(lambda: shown_count(page, scoring))
+    measured = _stop_and_check(page, name, f"{key}_stop", stopped=("progress", "Stopped at", None),
+                               count=("progress", "Stopped at"))
+    assert measured["count"] < size
+    assert measured["latency_s"] <= STOP_LATENCY_S, measured
+    page.close()
+
+
+def test_darts_training_and_selection_stop_within_half_a_second(browser, app_url):
+    page = _open(browser, f"{app_url}/oneshot_darts?batch=16")
+    _fill(page, "Epochs", 30)
+    _key(page, "od_start").click()
+    step = ("metric", "Step")
+    wait_until_advancing(lambda: shown_count(page, step))
+    training = _stop_and_check(page, "oneshot_darts", "od_stop", stopped=("metric", "Status", "stopped"), count=step)
+
+    _key(page, "od_choose").click()  # a supernet stopped after a step can still choose its cells
+    passes = ("progress", "Perturbation selection")
+    wait_until_advancing(lambda: shown_count(page, passes))
+    selection = _stop_and_check(page, "oneshot_darts_selection", "od_choose_stop",
+                                stopped=("progress", "Perturbation selection: stopped", None), count=passes)
+    assert training["latency_s"] <= STOP_LATENCY_S and selection["latency_s"] <= STOP_LATENCY_S, (training, selection)
+    page.close()
+
+
+def test_smash_training_and_ranking_stop_within_half_a_second(browser, app_url):
+    page = _open(browser, f"{app_url}/oneshot_smash?batch=16")
+    _fill(page, "Training steps", 5000)
+    _key(page, "sm_start").click()
+    step, status = ("metric", "Step"), ("metric", "Status", "stopped")
+    wait_until_advancing(lambda: shown_count(page, step))
+    training = _stop_and_check(page, "oneshot_smash", "sm_stop", stopped=status, count=step)
+
+    _key(page, "sm_rank").click()  # rank the cells with the weights the stopped training reached
+    ranked = ("progress", "Scoring cell")
+    wait_until_advancing(lambda: shown_count(page, ranked))
+    ranking = _stop_and_check(page, "oneshot_smash_ranking", "sm_stop", stopped=status, count=ranked)
+    assert ranking["count"] < 100
+    assert training["latency_s"] <= STOP_LATENCY_S and ranking["latency_s"] <= STOP_LATENCY_S, (training, ranking)
+    page.close()
+
+
+def test_train_this_cell_stop_answers_within_half_a_second(browser, app_url):
+    page = _open(browser, f"{app_url}/cell_designer?batch=16")
+    expander = page.locator('[data-testid="stExpander"]').filter(has_text="Train this cell")
+    expander.locator("summary").click()
+    _fill(page, "Epochs", 30)
+    _key(page, "cd_train_start").click()
+    scope, step = "Train this cell", ("metric", "Step")
+    wait_until_advancing(lambda: shown_count(page, step, scope))
+    measured = _stop_and_check(page, "train_this_cell", "cd_train_stop", stopped=("metric", "Status", "stopped"),
+                               count=step, scope=scope)
+    assert measured["latency_s"] <= STOP_LATENCY_S, measured
+    page.close()
+
+
+def _search_alone(command: str, out) -> dict:
+    """The page's "same search from the command line", run here: its one JSON record."""
+    from swap_core import cli
+
+    args = shlex.split(command)
+    assert args[:4] == ["python", "-m", "swap_core", "search"], args
+    assert cli.main(args[3:] + ["--out", str(out)]) in (0, None)
+    runs = json.loads(out.read_text())["runs"]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def test_two_users_search_at_once_as_each_would_alone(browser, app_url, tmp_path):
+    budget, seeds = 10, (3, 4)
+    contexts = [browser.new_context(viewport={"width": 1600, "height": 1000}) for _ in seeds]
+    pages = []
+    for context, seed in zip(contexts, seeds):
+        page = context.new_page()
+        page.goto(f"{app_url}/search?batch=16")
+        page.locator("h1").first.wait_for(timeout=60_000)
+        _settle(page)
+        _choose_random_swap_search(page, budget, seed)
+        pages.append(page)
+    for page in pages:  # both start within a moment: their workers share the server
+        _key(page, "se_start").click()
+    for page in pages:
+        page.locator('[data-testid="stMetric"]').filter(has_text="Status").filter(has_text="done").first.wait_for(
+            timeout=180_000)
+        _settle(page)
+        _no_exception(page)
+    for page, seed in zip(pages, seeds):
+        page.get_by_text("The same search from the command line").click()
+        command = page.locator('[data-testid="stCode"]').first.inner_text()
+        assert f"--seeds {seed}" in command and f"--budget {budget}" in command, command
+        alone = _search_alone(command, tmp_path / f"seed{seed}.json")
+        assert shown(page, ("metric", "Best score")) == f"{alone['score']:,.5g}", (seed, alone)
+        assert shown(page, ("metric", "Evaluations")) == f"{alone['evaluations']} of {budget}", (seed, alone)
+        page.screenshot(path=str(ARTIFACTS / f"search_user_seed{seed}.png"), full_page=True)
+    for context in contexts:
+        context.close()

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from swap_core import explorer
+from swap_core.setup import Setup
 from swap_core.spaces import get_space
 from ui.figures import cell_figures, layout_positions
 
@@ -56,9 +57,8 @@ def test_accuracy_missing_table_is_none(tmp_path):
 def test_score_architectures_gives_nan_and_reason_for_undefined_proxy():
     space = get_space("nb201")
     disconnected = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|none~1|none~2|"
-    inputs, targets = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
-    table = explorer.score_architectures(space, [space.example, disconnected], space.config("teaching"), inputs,
-                                         targets, ["params", "jacob_cov", "synflow"], seed=0)
+    setup = Setup(space="nb201", preset="teaching", images="noise", batch=8)
+    table = explorer.score_architectures(setup, [space.example, disconnected], ["params", "jacob_cov", "synflow"])
     assert list(table["arch"]) == [space.example, disconnected]
     assert table.loc[0, ["params", "jacob_cov", "synflow"]].notna().all()
     assert math.isnan(table.loc[1, "jacob_cov"]) and "jacob_cov" in table.loc[1, "errors"]

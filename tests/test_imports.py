@@ -7,10 +7,12 @@ importing module to the deepest project module the statement names (`from pkg im
 an edge to `pkg.name` when that is a module, else to `pkg`); the parent packages Python runs
 on the way are not edges, or every package `__init__` that imports a submodule would be a cycle.
 
-A registry `__init__` that loads its submodules with `importlib.import_module(f"{__name__}.{m}")`
-has an edge to each of its submodules (which ones depends on data, so all of them), and so
-is a cycle as soon as a submodule imports the `__init__` back (e.g. for the registering
-decorator): the decorator belongs in a module of its own (`spaces/registry.py`).
+A registry that loads its package's modules with `importlib.import_module(f"{__name__}.{m}")`
+(or `f"{__package__}.{m}"`) has an edge to each module it may load: those named by the
+module-level tuple of strings that `m` loops over, else every module of the package. So it
+is a cycle as soon as one of them imports the registry back for the registering decorator:
+the decorator belongs in a module the registry's loader is not in (`spaces/registry.py`,
+loaded from `spaces/__init__.py`).
 """
 from __future__ import annotations
 
@@ -22,10 +24,10 @@ import networkx as nx
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("swap_core", "ui")
-# Registries whose lazy `importlib` loading of their own submodules is not (yet) counted as edges.
-# swap_core/proxies: `proxy` and `_PROXIES` still live in proxies/__init__.py, which proxies/swap.py
-# (and every other proxy module) imports back; drop the exemption once they move to proxies/registry.py.
-LAZY_REGISTRY_EXEMPT = {"swap_core.proxies"}
+# Packages whose lazy `importlib` loading of their own modules is not (yet) counted as edges.
+# swap_core.proxies: proxies/registry.py loads the proxy modules, which import `proxy` from it;
+# drop the exemption once the loading moves to proxies/__init__.py (as in swap_core.spaces).
+LAZY_REGISTRY_EXEMPT: set[str] = set()
 
 
 def project_modules() -> dict[str, Path]:
@@ -67,17 +69,47 @@ def _is_import_module_call(node: ast.AST) -> bool:
             and node.func.value.id == "importlib" and bool(node.args))
 
 
-def _dynamic_targets(name: str, argument: ast.expr, modules: dict[str, Path]) -> Iterator[str]:
-    """Modules an `importlib.import_module(argument)` in `name` may load."""
+def _string_tuples(tree: ast.Module) -> dict[str, list[str]]:
+    """Module-level names bound to a tuple or list of strings, e.g. `_MODULES = ("nb201", ...)`."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, (ast.Tuple, ast.List)):
+            items = node.value.elts
+            if all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in items):
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    if isinstance(target, ast.Name):
+                        found[target.id] = [e.value for e in items]
+    return found
+
+
+def _loop_values(tree: ast.Module) -> dict[str, list[str]]:
+    """Loop variable -> the strings it takes, for `for m in NAME` over a module-level string tuple."""
+    tuples = _string_tuples(tree)
+    return {node.target.id: tuples[node.iter.id] for node in ast.walk(tree)
+            if isinstance(node, ast.For) and isinstance(node.target, ast.Name)
+            and isinstance(node.iter, ast.Name) and node.iter.id in tuples}
+
+
+def _dynamic_targets(name: str, argument: ast.expr, tree: ast.Module, modules: dict[str, Path]) -> Iterator[str]:
+    """Modules an `importlib.import_module(argument)` in module `name` may load."""
     if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
         target = _deepest_module(argument.value, modules)
         if target:
             yield target
-    elif (isinstance(argument, ast.JoinedStr) and argument.values
-          and isinstance(argument.values[0], ast.FormattedValue)
-          and isinstance(argument.values[0].value, ast.Name) and argument.values[0].value.id == "__name__"
-          and _is_package(name, modules) and name not in LAZY_REGISTRY_EXEMPT):
-        yield from (m for m in modules if m.rpartition(".")[0] == name)  # a registry loading its modules
+        return
+    parts = argument.values if isinstance(argument, ast.JoinedStr) else []
+    head = parts[0].value if parts and isinstance(parts[0], ast.FormattedValue) else None
+    if not (isinstance(head, ast.Name) and head.id in ("__name__", "__package__")):
+        return
+    package = name if head.id == "__name__" or _is_package(name, modules) else name.rpartition(".")[0]
+    if package in LAZY_REGISTRY_EXEMPT:
+        return
+    tail = parts[-1].value if len(parts) == 3 and isinstance(parts[-1], ast.FormattedValue) else None
+    values = _loop_values(tree).get(tail.id) if isinstance(tail, ast.Name) else None
+    if values is not None:
+        yield from filter(None, (_deepest_module(f"{package}.{v}", modules) for v in values))
+    else:  # which ones is data: any module of the package
+        yield from (m for m in modules if m.rpartition(".")[0] == package)
 
 
 def imports_of(name: str, modules: dict[str, Path]) -> set[str]:
@@ -94,7 +126,7 @@ def imports_of(name: str, modules: dict[str, Path]) -> set[str]:
                 if target:
                     targets.add(target)
         elif _is_import_module_call(node):
-            targets.update(_dynamic_targets(name, node.args[0], modules))
+            targets.update(_dynamic_targets(name, node.args[0], tree, modules))
     targets.discard(name)
     return targets
 

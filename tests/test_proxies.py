@@ -67,16 +67,14 @@ def test_gaussian_init_as_official_code():
 
 def test_swap_options_and_repeats():
     model, inputs = convnet(), torch.randn(16, 3, 8, 8)
-    torch.manual_seed(1)
-    one = swap_score(model, inputs, repeats=1)
-    torch.manual_seed(1)
+    one = swap_score(model, inputs, repeats=1, generator=torch.Generator().manual_seed(1))
+    rng = torch.Generator().manual_seed(1)
     counts = []
     with train_mode(model):
         for _ in range(3):
-            gaussian_init_(model)
+            gaussian_init_(model, rng)
             counts.append(count_sample_wise_patterns(model, inputs))
-    torch.manual_seed(1)
-    assert swap_score(model, inputs, repeats=3) == sum(counts) / 3
+    assert swap_score(model, inputs, repeats=3, generator=torch.Generator().manual_seed(1)) == sum(counts) / 3
     assert one == counts[0]
     weights = {k: v.clone() for k, v in model.state_dict().items()}
     assert swap_score(model, inputs, init="default") > 0
@@ -95,10 +93,10 @@ def test_reg_swap_formula():
     result = score(model, ["swap", "reg_swap"], inputs, options={"reg_swap": {"mu": mu, "sigma": sigma}})
     factor = math.exp(-((theta - mu) ** 2) / sigma)
     assert math.isclose(result["reg_swap"], result["swap"] * factor, rel_tol=1e-12)
-    assert size_factor(model, mu, sigma) == factor
-    assert 0 < size_factor(model) <= 1 and DEFAULT_MU > 0 and DEFAULT_SIGMA > 0
+    assert size_factor(theta, mu, sigma) == factor
+    assert 0 < size_factor(theta) <= 1 and DEFAULT_MU > 0 and DEFAULT_SIGMA > 0
     with pytest.raises(ValueError):
-        size_factor(model, mu, 0)
+        size_factor(theta, mu, 0)
 
 
 def test_params_thousands_skips_auxiliary_head():

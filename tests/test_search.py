@@ -17,6 +17,7 @@ from swap_core.search.efficiency import combine, cost_function, hard_constraint,
 from swap_core.search.evolution import area, rea
 from swap_core.search.experiment import SearchSetup, parse_algorithms, parse_seeds, run_search, summarise
 from swap_core.search.hnas_search import HnasRanking, expected_improvement, hnas
+from swap_core.setup import Setup
 from swap_core.search.objectives import build_objective, efficient, ensemble_scorer, size_regularised
 from swap_core.search.swap_nas import replace_worst
 from swap_core.search.base import Evaluation
@@ -222,27 +223,24 @@ def test_costs_and_latency_on_the_teaching_network():
 
 # --- real objectives on the teaching network --------------------------------------------
 def test_reg_swap_objective_regularises_on_the_benchmark_size():
-    import torch
-    images, labels = torch.randn(16, 3, 32, 32), torch.randint(0, 10, (16,))
-    config = SPACE.config("teaching")
-    scorer = build_objective(SPACE, config, images, labels, "reg_swap", mu=1000.0, sigma=1e6)
+    setup = Setup(space="nb201", preset="teaching", images="noise", batch=16)
+    scorer = build_objective(setup, "reg_swap", mu=1000.0, sigma=1e6)
     value, params, metrics = scorer(ALL_CONV)
     assert metrics["size_k"] == pytest.approx(1532.0, rel=0.01)  # the benchmark network, not the teaching one
     assert value == pytest.approx(metrics["raw"] * math.exp(-((metrics["size_k"] - 1000) ** 2) / 1e6))
     assert params < 0.1  # the scored (teaching) network's size, in millions
     with pytest.raises(ValueError, match="unknown objective"):
-        build_objective(SPACE, config, images, labels, "bogus")
+        build_objective(setup, "bogus")
 
 
 def test_ensemble_objective_ranks_against_the_scored_history():
-    import torch
-    images, labels = torch.randn(16, 3, 32, 32), torch.randint(0, 10, (16,))
-    scorer = ensemble_scorer(SPACE, SPACE.config("teaching"), images, labels, "rank_average", ["swap", "params"])
+    setup = Setup(space="nb201", preset="teaching", images="noise", batch=16)
+    scorer = ensemble_scorer(setup, "rank_average", ["swap", "params"])
     first = scorer(ALL_CONV)
     assert first[0] == 0.5 and set(first[2]) == {"swap", "params"}  # a lone value: rank ½
     assert scorer("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")[0] == 0.0  # worse on both members
     with pytest.raises(ValueError, match="member"):
-        ensemble_scorer(SPACE, SPACE.config("teaching"), images, labels, "vote", ["bogus"])
+        ensemble_scorer(setup, "vote", ["bogus"])
 
 
 # --- the experiment runner and the CLI ---------------------------------------------------
@@ -334,7 +332,7 @@ def test_mu_sigma_and_a_params_constraint_move_the_returned_size():
     on the benchmark parameters overrules a target above it."""
 
     def size_of(objective="reg_swap", **setup):
-        run = run_search(SearchSetup(objective=objective, data_source="noise", **setup), "swap-nas", 40, 0)
+        run = run_search(SearchSetup(objective=objective, data_source="noise", **setup), "swap-nas", 80, 0)
         return run["params"] * 1e3  # benchmark network, thousands
 
     small, large = size_of(mu=200.0, sigma=1e4), size_of(mu=1400.0, sigma=1e4)

@@ -20,6 +20,7 @@ from swap_core.setup import Setup
 from swap_core.spaces import list_spaces
 
 NAMES = ["swap", "naswot", "reg_swap"]
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])  # scripts/gpu_check.sh runs both
 
 
 def sample_arch(space: str, k: int = 0) -> str:
@@ -60,15 +61,16 @@ def test_network_is_seeded_per_cell_and_leaves_the_global_generator_alone(space)
     assert setup.params(arch) == sum(p.numel() for p in first.parameters())
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("space", list_spaces())
-def test_same_numbers_through_every_path(space, tmp_path):
-    setup = Setup(space=space, batch=16, images="noise", seed=3)
+def test_same_numbers_through_every_path(space, device, tmp_path):
+    setup = Setup(space=space, batch=16, images="noise", seed=3, device=device)
     arch = sample_arch(space, 1)
     designer = next(explorer.score_rows(setup, [arch], NAMES))  # the Cell Designer and Proxy Lab path
     assert all(math.isfinite(designer[n]) for n in NAMES), designer["errors"]
 
     # the Activation Patterns page: SWAP's N(0, 1) weights and the NASWOT kernel on the default weights
-    images = setup.inputs().images
+    images = setup.inputs().images.to(device)
     model = views.build_network(setup, arch, init="gaussian")
     with train_mode(model):
         assert count_sample_wise_patterns(model, images) == designer["swap"]
@@ -100,10 +102,11 @@ def test_reg_swap_sizes_the_benchmark_network_whatever_network_runs():
     assert scores["reg_swap"] == scores["swap"] * size_factor(benchmark.size_k(arch))
 
 
-def test_eight_threads_scoring_at_once_get_what_each_gets_alone():
+@pytest.mark.parametrize("device", DEVICES)
+def test_eight_threads_scoring_at_once_get_what_each_gets_alone(device):
     """Scoring seeded torch's global generator before (14 of 16 concurrent scorings differed);
     now every draw comes from a generator of the cell's own."""
-    setup = Setup(batch=16, images="noise")
+    setup = Setup(batch=16, images="noise", device=device)
     archs = explorer.sample_architectures(setup.space_obj, 8, seed=5)
     names = ["swap", "reg_swap", "naswot", "zen", "grad_norm", "snip", "linear_regions"]
     alone = {arch: dict(setup.score(arch, names)) for arch in archs}

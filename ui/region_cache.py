@@ -8,7 +8,7 @@ import time
 
 import streamlit as st
 
-from swap_core import init, regions
+from swap_core import regions
 
 from . import cached
 from .settings import Settings
@@ -46,7 +46,7 @@ class LazyProgress:
 def _image_slice(key: tuple, indices: tuple[int, int, int], resolution: int, span: tuple[float, float],
                  _settings: Settings) -> regions.SliceRegions:
     images = cached.batch(_settings).images
-    model = init.build_seeded(_settings.space, _settings.arch, _settings.config, _settings.seed, _settings.device)
+    model = _settings.setup.network(_settings.arch)  # the same weights as every other page
     progress = LazyProgress("Forward passes over the slice")
     result = regions.slice_regions(model, *(images[i] for i in indices), resolution, span, progress=progress)
     progress.close()
@@ -56,6 +56,5 @@ def _image_slice(key: tuple, indices: tuple[int, int, int], resolution: int, spa
 def image_slice(settings: Settings, indices: tuple[int, int, int], resolution: int,
                 span: tuple[float, float]) -> regions.SliceRegions:
     """The regions of the sidebar's network on the slice through images `indices` of its batch."""
-    key = (settings.space_name, settings.arch, settings.preset, settings.dataset, settings.source,
-           settings.batch_size, settings.seed, settings.device)
+    key = (*settings.setup.key, settings.arch)
     return _image_slice(key, indices, resolution, span, settings)

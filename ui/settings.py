@@ -12,8 +12,9 @@ import torch
 
 from swap_core import benchmarks, explorer
 from swap_core.data import SOURCES, DataSourceError
+from swap_core.reproducible import fix_threads, threads_from_environment
 from swap_core.setup import Setup
-from swap_core.spaces import NetworkConfig, SearchSpace, get_space, list_spaces
+from swap_core.spaces import NetworkConfig, SearchSpace, get_space, list_spaces, space_choices
 
 BATCH_RANGE = (2, 512)
 SEED_MAX = 2**31 - 1
@@ -46,7 +47,14 @@ class Settings:
         """The sidebar as a Setup: every proxy sees the sidebar's batch; the thread count is
         the server process's (fixed once at start)."""
         return Setup(space=self.space_name, dataset=self.dataset, preset=self.preset, images=self.source,
-                     batch=self.batch_size, seed=self.seed, device=self.device, threads=torch.get_num_threads())
+                     batch=self.batch_size, seed=self.seed, device=self.device, threads=server_threads())
+
+
+@st.cache_resource(show_spinner=False)
+def server_threads() -> int:
+    """torch's thread count for this server process, fixed once at its start (from
+    $SWAP_EXPLORER_THREADS when set, else torch's own): never changed while sessions compute."""
+    return fix_threads(threads_from_environment())
 
     @cached_property
     def config(self) -> NetworkConfig:
@@ -81,7 +89,7 @@ def _load_url() -> None:
     space_name = DEFAULTS["space"]
     if "space" in params:
         try:
-            space_name = get_space(_choice(params["space"], list_spaces() + ["nb301"], "search space")).name
+            space_name = get_space(_choice(params["space"], space_choices(), "search space")).name
         except ValueError as error:
             errors.append(str(error))
     space = get_space(space_name)
@@ -154,7 +162,8 @@ def sidebar() -> Settings:
     _keep_valid(WIDGETS["device"], _device_options(), DEFAULTS["device"])
     device_choice = side.selectbox("Device", _device_options(), key=WIDGETS["device"])
     device = explorer.resolve_device(device_choice)
-    side.caption(f"Running on **{device}** ({explorer.describe_devices()}).")
+    server_threads()
+    side.caption(f"Running on **{device}** ({explorer.describe_devices()}, fixed for this server).")
     settings = Settings(space.name, dataset, preset, source, int(batch), int(seed), device_choice, device,
                         current_arch(space))
     st.query_params.from_dict({

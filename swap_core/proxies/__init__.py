@@ -8,10 +8,8 @@ precision), which paper defines it, and the batch size its reference code uses.
 from __future__ import annotations
 
 import importlib
-import inspect
 import math
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
@@ -19,67 +17,9 @@ import torch.nn as nn
 
 from ..init import generator
 from ._shared import SharedPasses
+from .registry import _PROXIES, ProxyError, ProxyInfo, Scores, proxy
 
-ProxyFn = Callable[..., float]
-
-
-@dataclass(frozen=True)
-class ProxyInfo:
-    name: str
-    fn: ProxyFn = field(repr=False)
-    display_name: str
-    description: str
-    paper: str
-    year: int | None
-    higher_is_better: bool
-    needs_grad: bool
-    needs_labels: bool
-    needs_double: bool
-    default_batch_size: int | None  # None: the proxy needs no data batch
-    modifies_model: bool  # re-initialises or casts weights: give it its own copy
-    reference_column: str | None = None  # its column in NAS-Bench-Suite-Zero's zc/*.csv files
-    accepts_shared: bool = False  # takes `shared=SharedPasses` to reuse passes other proxies made
-    accepts_generator: bool = False  # draws random numbers: takes `generator=torch.Generator`
-    per_sample_passes: bool = False  # one backward pass per sample: seconds, not milliseconds, per network
-
-
-_PROXIES: dict[str, ProxyInfo] = {}
 _MODULES = ("swap", "naswot", "size", "zerocost", "zen", "tenas", "hnas")
-
-
-def proxy(
-    name: str,
-    *,
-    display_name: str | None = None,
-    description: str = "",
-    paper: str = "",
-    year: int | None = None,
-    higher_is_better: bool = True,
-    needs_grad: bool = False,
-    needs_labels: bool = False,
-    needs_double: bool = False,
-    default_batch_size: int | None = 64,
-    modifies_model: bool = False,
-    reference_column: str | None = None,
-    per_sample_passes: bool = False,
-) -> Callable[[ProxyFn], ProxyFn]:
-    """Decorator that registers a proxy function under `name`."""
-
-    def register(fn: ProxyFn) -> ProxyFn:
-        if name in _PROXIES:
-            raise ValueError(f"a proxy named {name!r} is already registered (by {_PROXIES[name].fn.__module__})")
-        _PROXIES[name] = ProxyInfo(
-            name=name, fn=fn, display_name=display_name or name, description=description,
-            paper=paper, year=year, higher_is_better=higher_is_better, needs_grad=needs_grad,
-            needs_labels=needs_labels, needs_double=needs_double,
-            default_batch_size=default_batch_size, modifies_model=modifies_model,
-            reference_column=reference_column, per_sample_passes=per_sample_passes,
-            accepts_shared="shared" in inspect.signature(fn).parameters,
-            accepts_generator="generator" in inspect.signature(fn).parameters,
-        )
-        return fn
-
-    return register
 
 
 def _load_all() -> None:
@@ -107,17 +47,6 @@ def get_proxy(name: str) -> ProxyInfo:
     return _PROXIES[name]
 
 
-class ProxyError(RuntimeError):
-    """A proxy could not produce a finite score for this network."""
-
-
-class Scores(dict):
-    """Proxy name → score; `errors` says why a proxy has no score (value NaN) when
-    `score(..., on_error="nan")` was asked to carry on past a failure."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.errors: dict[str, str] = {}
 
 
 def _run_one(info: ProxyInfo, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None,

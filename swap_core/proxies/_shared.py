@@ -26,6 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..patterns import train_mode
+from .registry import ProxyError
 
 
 def weighted_layers(model: nn.Module) -> list[nn.Module]:
@@ -65,12 +66,10 @@ def classification_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Te
     for networks with a class output, so a pixel map (TransNAS-Bench-101's autoencoder, normal
     and segmentation tasks) is reported as undefined, not scored against made-up targets."""
     if logits.dim() != 2:
-        from . import ProxyError
 
         raise ProxyError(f"needs a network with a class output (N, classes); this one outputs "
                          f"{tuple(logits.shape[1:])} per sample (a pixel task), and no labels for it are at hand")
     if len(targets) and int(targets.max()) >= logits.shape[1]:
-        from . import ProxyError
 
         raise ProxyError(f"the batch's labels go up to {int(targets.max())} but this network has only "
                          f"{logits.shape[1]} outputs (e.g. TransNAS-Bench-101's room_layout regresses 9 numbers)")

@@ -31,7 +31,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..stats import rank_correlation
-from . import ProxyError, proxy
+from .registry import ProxyError, proxy
 from ._shared import SharedPasses, shared_for, weighted_layers
 from .tenas import condition_number, gradient_precision, shared_ntk
 

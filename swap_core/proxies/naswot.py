@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 
 from ..patterns import naswot_kernel, train_mode
-from . import proxy
+from .registry import proxy
 
 
 def naswot_score(model: nn.Module, inputs: torch.Tensor) -> float:

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from ..netstats import count_flops, count_params
-from . import proxy
+from .registry import proxy
 
 PAPER = "Krishnakumar et al., NAS-Bench-Suite-Zero (NeurIPS 2022 Datasets & Benchmarks)"
 

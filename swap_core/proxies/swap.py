@@ -30,7 +30,7 @@ import torch.nn as nn
 
 from ..init import default_init_, gaussian_init_
 from ..patterns import count_sample_wise_patterns, train_mode
-from . import proxy
+from .registry import proxy
 
 PAPER = "Peng et al., SWAP-NAS: Sample-Wise Activation Patterns for Ultra-fast NAS (ICLR 2024)"
 INITS = ("gaussian", "default")  # the weights a SWAP repeat scores: N(0, 1) as the paper, or PyTorch's default

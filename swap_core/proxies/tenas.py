@@ -51,7 +51,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..patterns import count_standard_patterns, train_mode
-from . import ProxyError, proxy
+from .registry import ProxyError, proxy
 from ._shared import SharedPasses, preserved_state, shared_for
 
 PAPER = ("Chen, Gong, Wang, Neural Architecture Search on ImageNet in Four GPU Hours: "

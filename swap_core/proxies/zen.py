@@ -36,7 +36,7 @@ import math
 import torch
 import torch.nn as nn
 
-from . import ProxyError, proxy
+from .registry import ProxyError, proxy
 from ..init import gaussian_init_, randn
 
 MIXUP_GAMMA = 1e-2

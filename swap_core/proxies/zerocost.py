@@ -46,7 +46,7 @@ import torch
 import torch.nn as nn
 
 from ..patterns import train_mode
-from . import ProxyError, proxy
+from .registry import ProxyError, proxy
 from ._shared import SharedPasses, classification_loss, preserved_state, shared_for, weighted_layers
 
 ABDELFATTAH = "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS (ICLR 2021)"

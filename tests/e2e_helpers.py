@@ -1,0 +1,158 @@
+"""Helpers of the e2e suite (tests/test_e2e_browser.py) for the live pages: read a run's
+count from the page, measure how long Stop takes to show, and take screenshots at the
+screen sizes a lecture room has.
+
+Stop is timed inside the browser: a capture-phase listener takes the click's `timeStamp` (when
+the browser received it; `click_dispatch_s` is how much later a busy page dispatched it), and
+a MutationObserver (backed by a 20 ms poll) notes the first moment the DOM shows the stopped
+state, with the count shown at that moment. So `latency_s` is click -> first DOM observation,
+without Playwright's round trips; `wall_s`, seen from Python (the click call -> the wait
+returns), also holds Playwright's checks before it clicks.
+"""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+SCREENS = ((1366, 768), (1920, 1080))
+STOP_LATENCY_S = 0.5  # DESIGN.md: "Stop answers within half a second"
+
+# What the page shows, found in the DOM: ("metric", label) is the value of the metric labelled
+# `label`; ("progress", words) the text of the first progress bar that starts with `words`; both
+# under the expander whose title contains `scope`, when one is given.
+_FINDERS = r"""
+  const root = (scope) => scope ? [...document.querySelectorAll('[data-testid="stExpander"]')]
+      .find(e => e.querySelector('summary') && e.querySelector('summary').textContent.includes(scope)) : document;
+  const metric = (r, label) => {
+    for (const m of r.querySelectorAll('[data-testid="stMetric"]')) {
+      const l = m.querySelector('[data-testid="stMetricLabel"]');
+      if (l && l.textContent.trim() === label) {
+        const v = m.querySelector('[data-testid="stMetricValue"]');
+        return v ? v.textContent.trim() : null;
+      }
+    }
+    return null;
+  };
+  const progress = (r, words) => {
+    for (const p of r.querySelectorAll('[data-testid="stProgress"]')) {
+      const t = p.textContent.trim();
+      if (t.startsWith(words)) return t;
+    }
+    return null;
+  };
+  const find = (scope, [kind, label]) => {
+    const r = root(scope);
+    return !r ? null : kind === 'metric' ? metric(r, label) : progress(r, label);
+  };
+"""
+_READ = "([scope, what]) => {" + _FINDERS + "  return find(scope, what);\n}"
+# Install the stopwatch: `stopped` is [kind, label, value] (value: the metric's text, or null for
+# "a progress text starting with label is shown"); `count` is [kind, label].
+_WATCH = "([scope, stopped, count]) => {" + _FINDERS + r"""
+  const isStopped = () => {
+    const now = find(scope, stopped);
+    return stopped[2] === null ? now !== null : now === stopped[2];
+  };
+  const watch = window.__stopWatch = {click: null, handled: null, seen: null, count: null, before: isStopped()};
+  const check = () => {
+    if (watch.click === null || watch.seen !== null) return;
+    if (isStopped()) {
+      watch.seen = performance.now();
+      watch.count = find(scope, count);
+    }
+  };
+  document.addEventListener('click', e => {
+    const button = e.target.closest('button');
+    if (watch.click === null && button && button.textContent.trim().endsWith('Stop')) {
+      watch.click = e.timeStamp;  // when the browser received the click (the user's moment), not when
+      watch.handled = performance.now();  // a busy page got round to dispatching it
+    }
+  }, true);
+  watch.observer = new MutationObserver(check);
+  watch.observer.observe(document.body, {subtree: true, childList: true, characterData: true});
+  watch.poll = setInterval(check, 20);
+  return watch.before;
+}
+"""
+
+
+def count_of(text: str | None) -> int | None:
+    """The k of a "k of n" (None when there is none)."""
+    found = re.search(r"(\d[\d,]*) of \d", text or "")
+    return int(found.group(1).replace(",", "")) if found else None
+
+
+def shown(page, what: tuple[str, str], scope: str = "") -> str | None:
+    """What the page shows for `what`: ("metric", label) -> the metric's value; ("progress",
+    words) -> the text of the first progress bar starting with `words` (None when absent)."""
+    return page.evaluate(_READ, [scope, list(what)])
+
+
+def shown_count(page, what: tuple[str, str], scope: str = "") -> int | None:
+    """The k of the "k of n" shown for `what`."""
+    return count_of(shown(page, what, scope))
+
+
+def wait_until_advancing(read, timeout_s: float = 90, every_s: float = 0.1) -> tuple[int, int]:
+    """Wait until `read()` (a count) is shown and then grows: (first, later)."""
+    deadline = time.monotonic() + timeout_s
+    first = None
+    while time.monotonic() < deadline:
+        now = read()
+        if first is None:
+            first = now
+        elif now is not None and now > first:
+            return first, now
+        time.sleep(every_s)
+    raise AssertionError(f"the count stayed {first} for {timeout_s} s: the run does not visibly advance")
+
+
+def click_stop_and_time(page, stop_button, *, stopped: tuple, count: tuple[str, str], scope: str = "",
+                        timeout_s: float = 60) -> dict:
+    """Click `stop_button` and time, in the page, the click -> the first DOM that shows the
+    stopped state: `stopped` is ("metric", label, value) or ("progress", words, None). Returns
+    latency_s (in the page), wall_s (seen from Python: click call -> wait returned) and the
+    count shown for `count` at that first observation."""
+    assert not page.evaluate(_WATCH, [scope, list(stopped), list(count)]), f"{stopped} shown before Stop"
+    start = time.perf_counter()
+    stop_button.click()
+    page.wait_for_function("() => window.__stopWatch.seen !== null", polling=20, timeout=timeout_s * 1000)
+    wall = time.perf_counter() - start
+    watch = page.evaluate("() => { const w = window.__stopWatch; clearInterval(w.poll); w.observer.disconnect();"
+                          " return {click: w.click, handled: w.handled, seen: w.seen, count: w.count}; }")
+    assert watch["click"] is not None, "the page saw no click on Stop"
+    return {"latency_s": round((watch["seen"] - watch["click"]) / 1000, 3),
+            "click_dispatch_s": round((watch["handled"] - watch["click"]) / 1000, 3), "wall_s": round(wall, 3),
+            "count": count_of(watch["count"]), "count_text": watch["count"]}
+
+
+def assert_frozen(read, expected: int | None, seconds: float = 2.0, every_s: float = 0.1) -> None:
+    """The count shown stays `expected` for `seconds` (nothing is computed after Stop)."""
+    assert expected is not None, "no count was shown when the stopped state appeared"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        now = read()
+        assert now in (expected, None), f"the count moved from {expected} to {now} after Stop"
+        time.sleep(every_s)
+    assert read() == expected
+
+
+def screenshots(page, folder: Path, name: str, focus=None) -> list[Path]:
+    """Screenshots of what a 1366×768 and a 1920×1080 screen show (scrolled to `focus`, a
+    locator, when given); the viewport is set back afterwards."""
+    before, paths = page.viewport_size, []
+    for width, height in SCREENS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(600)  # reflow and Plotly's resize
+        if focus is not None:
+            focus.first.evaluate("e => e.scrollIntoView({block: 'center'})")
+        path = folder / f"{name}_{width}x{height}.png"
+        page.screenshot(path=str(path))
+        paths.append(path)
+    page.set_viewport_size(before)
+    return paths
+
+
+__all__ = ["SCREENS", "STOP_LATENCY_S", "assert_frozen", "click_stop_and_time", "count_of",
+           "screenshots", "shown", "shown_count", "wait_until_advancing"]
