@@ -47,7 +47,7 @@ def toy_view() -> None:
     top, bottom = st.columns(4), st.columns(4)
     depth = top[0].slider("Hidden layers (depth)", 1, 8, 2, key="lr_depth")
     width = top[1].slider("Units per layer (width)", 1, 64, 8, key="lr_width")
-    init = top[2].selectbox("Initialisation", regions.INITS, format_func=INIT_LABELS.get, key="lr_init")
+    init = top[2].selectbox("Initialisation", regions.TOY_MLP_INITS, format_func=INIT_LABELS.get, key="lr_init")
     seed = top[3].number_input("Weights seed", 0, 10_000, 0, key="lr_toy_seed")
     resolution = bottom[0].slider("Grid points per side", 50, 400, 200, step=25, key="lr_toy_resolution")
     extent = bottom[1].slider("Plane half-width", 0.5, 10.0, 3.0, step=0.5, key="lr_extent")

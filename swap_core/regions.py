@@ -38,9 +38,8 @@ from . import init as seeded_init
 from .patterns import eval_mode, relu_hooks
 
 # How `toy_mlp` may initialise its layers (see `_initialise`; not the SWAP proxy's `gaussian`,
-# which zeroes biases). INITS is the old name, still read by app_pages/linear_regions.py.
+# which zeroes biases).
 TOY_MLP_INITS = ("pytorch", "kaiming", "gaussian", "orthogonal")
-INITS = TOY_MLP_INITS
 Progress = Callable[[int, int], None]  # progress(points done, points in all)
 CODE_BUDGET = 64 << 20  # bytes of exact codes kept per plane; above it, 128-bit digests
 

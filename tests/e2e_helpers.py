@@ -94,18 +94,19 @@ def shown_count(page, what: tuple[str, str], scope: str = "") -> int | None:
     return count_of(shown(page, what, scope))
 
 
-def wait_until_advancing(read, timeout_s: float = 90, every_s: float = 0.1) -> tuple[int, int]:
-    """Wait until `read()` (a count) is shown and then grows: (first, later)."""
+def wait_until_advancing(read, timeout_s: float = 90, every_s: float = 0.1, steps: int = 2) -> list[int]:
+    """Wait until `read()` (a count) is shown and has grown `steps` times without a click
+    (the page redraws a run that goes on): the counts seen, the first one first."""
     deadline = time.monotonic() + timeout_s
-    first = None
+    seen: list[int] = []
     while time.monotonic() < deadline:
         now = read()
-        if first is None:
-            first = now
-        elif now is not None and now > first:
-            return first, now
+        if now is not None and (not seen or now > seen[-1]):
+            seen.append(now)
+            if len(seen) > steps:
+                return seen
         time.sleep(every_s)
-    raise AssertionError(f"the count stayed {first} for {timeout_s} s: the run does not visibly advance")
+    raise AssertionError(f"the count went {seen} in {timeout_s} s: the run does not visibly advance")
 
 
 def click_stop_and_time(page, stop_button, *, stopped: tuple, count: tuple[str, str], scope: str = "",

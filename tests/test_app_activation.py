@@ -39,7 +39,8 @@ def test_page_controls_change_what_is_shown():
     before = metrics(at)["Distinct sample-wise patterns"]
     at.select_slider(key="ap_units").set_value(100).run()
     assert "Among the 100 units shown" in captions(at)
-    at.radio(key="ap_init").set_value("gaussian").run()
+    assert at.radio(key="ap_init").value == "gaussian"  # opens on SWAP's weights: the Cell Designer's SWAP
+    at.radio(key="ap_init").set_value("default").run()
     at.toggle(key="ap_group").set_value(True).run()
     assert not at.exception, at.exception
     assert metrics(at)["Distinct sample-wise patterns"] != before  # other weights, other patterns

@@ -311,6 +311,13 @@ def _fill(page, label: str, value) -> None:
     _settle(page)
 
 
+def _start(page, key: str) -> None:
+    """Click the Start button `key`; the page must not show an exception."""
+    _key(page, key).click()
+    page.wait_for_timeout(500)
+    _no_exception(page)
+
+
 def _stop_and_check(page, name: str, stop_key: str, *, stopped: tuple, count: tuple[str, str],
                     scope: str = "") -> dict:
     """Screenshots of the run, Stop timed from the click to the first DOM that shows `stopped`,
@@ -321,7 +328,10 @@ def _stop_and_check(page, name: str, stop_key: str, *, stopped: tuple, count: tu
     measured = click_stop_and_time(page, button, stopped=stopped, count=count, scope=scope)
     assert_frozen(lambda: shown_count(page, count, scope), measured["count"])
     _settle(page)
-    screenshots(page, ARTIFACTS, f"{name}_stopped", focus=button)
+    kind, label = stopped[:2]
+    shows = (page.locator('[data-testid="stProgress"]').filter(has_text=label) if kind == "progress" else
+             page.locator('[data-testid="stMetric"]').filter(has_text=label))
+    screenshots(page, ARTIFACTS, f"{name}_stopped", focus=shows)
     _no_exception(page)
     _record_timing(f"stop_latency_{name}", measured)
     return measured
@@ -339,7 +349,7 @@ def _choose_random_swap_search(page, budget: int, seed: int = 0) -> None:
 def test_search_stop_answers_within_half_a_second(browser, app_url):
     page = _open(browser, f"{app_url}/search?batch=16")
     _choose_random_swap_search(page, 2000)
-    _key(page, "se_start").click()
+    _start(page, "se_start")
     wait_until_advancing(lambda: shown_count(page, ("metric", "Evaluations")))
     measured = _stop_and_check(page, "search", "se_stop", stopped=("metric", "Status", "stopped"),
                                count=("metric", "Evaluations"))
@@ -365,12 +375,12 @@ def test_scoring_stop_answers_within_half_a_second(browser, app_url, name, path,
 def test_darts_training_and_selection_stop_within_half_a_second(browser, app_url):
     page = _open(browser, f"{app_url}/oneshot_darts?batch=16")
     _fill(page, "Epochs", 30)
-    _key(page, "od_start").click()
+    _start(page, "od_start")
     step = ("metric", "Step")
     wait_until_advancing(lambda: shown_count(page, step))
     training = _stop_and_check(page, "oneshot_darts", "od_stop", stopped=("metric", "Status", "stopped"), count=step)
 
-    _key(page, "od_choose").click()  # a supernet stopped after a step can still choose its cells
+    _start(page, "od_choose")  # a supernet stopped after a step can still choose its cells
     passes = ("progress", "Perturbation selection")
     wait_until_advancing(lambda: shown_count(page, passes))
     selection = _stop_and_check(page, "oneshot_darts_selection", "od_choose_stop",
@@ -382,12 +392,12 @@ def test_darts_training_and_selection_stop_within_half_a_second(browser, app_url
 def test_smash_training_and_ranking_stop_within_half_a_second(browser, app_url):
     page = _open(browser, f"{app_url}/oneshot_smash?batch=16")
     _fill(page, "Training steps", 5000)
-    _key(page, "sm_start").click()
+    _start(page, "sm_start")
     step, status = ("metric", "Step"), ("metric", "Status", "stopped")
     wait_until_advancing(lambda: shown_count(page, step))
     training = _stop_and_check(page, "oneshot_smash", "sm_stop", stopped=status, count=step)
 
-    _key(page, "sm_rank").click()  # rank the cells with the weights the stopped training reached
+    _start(page, "sm_rank")  # rank the cells with the weights the stopped training reached
     ranked = ("progress", "Scoring cell")
     wait_until_advancing(lambda: shown_count(page, ranked))
     ranking = _stop_and_check(page, "oneshot_smash_ranking", "sm_stop", stopped=status, count=ranked)
@@ -401,7 +411,7 @@ def test_train_this_cell_stop_answers_within_half_a_second(browser, app_url):
     expander = page.locator('[data-testid="stExpander"]').filter(has_text="Train this cell")
     expander.locator("summary").click()
     _fill(page, "Epochs", 30)
-    _key(page, "cd_train_start").click()
+    _start(page, "cd_train_start")
     scope, step = "Train this cell", ("metric", "Step")
     wait_until_advancing(lambda: shown_count(page, step, scope))
     measured = _stop_and_check(page, "train_this_cell", "cd_train_stop", stopped=("metric", "Status", "stopped"),
@@ -434,7 +444,7 @@ def test_two_users_search_at_once_as_each_would_alone(browser, app_url, tmp_path
         _choose_random_swap_search(page, budget, seed)
         pages.append(page)
     for page in pages:  # both start within a moment: their workers share the server
-        _key(page, "se_start").click()
+        _start(page, "se_start")
     for page in pages:
         page.locator('[data-testid="stMetric"]').filter(has_text="Status").filter(has_text="done").first.wait_for(
             timeout=180_000)

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from swap_core import regions
+from swap_core import init, regions
 from swap_core.patterns import relu_hooks, train_mode
 
 
@@ -27,9 +27,11 @@ def grid_regions(model: nn.Module, extent: float, resolution: int) -> tuple[np.n
 
 
 def small_conv_net() -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AvgPool2d(2),
-                         nn.Flatten(), nn.Linear(4 * 4 * 4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 3))
+    """Built on the meta device, weights drawn from a generator of its own (torch's global one untouched)."""
+    with torch.device("meta"):
+        model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AvgPool2d(2),
+                              nn.Flatten(), nn.Linear(4 * 4 * 4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 3))
+    return init.default_init_(model.to_empty(device="cpu"), init.generator(0))
 
 
 def test_serra_bound_values():
@@ -99,11 +101,13 @@ def test_digests_give_the_same_labels():
     assert exact[1] == hashed[1] > 10 and np.array_equal(exact[0], hashed[0])
 
 
-def test_toy_mlp_is_seeded_and_leaves_the_global_rng():
+@pytest.mark.parametrize("scheme", regions.TOY_MLP_INITS)
+def test_toy_mlp_is_seeded_and_leaves_the_global_rng(scheme):
     state = torch.random.get_rng_state()
-    a, b = regions.toy_mlp(2, 4, 7, "orthogonal"), regions.toy_mlp(2, 4, 7, "orthogonal")
+    a, b, c = (regions.toy_mlp(2, 4, seed, scheme) for seed in (7, 7, 8))
     assert torch.equal(torch.random.get_rng_state(), state)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a[0].weight, c[0].weight)
     assert (regions.toy_mlp(1, 4, 0, "kaiming")[0].bias == 0).all()
     with pytest.raises(ValueError, match="unknown init"):
         regions.toy_mlp(2, 4, 0, "xavier")

@@ -1,12 +1,15 @@
 """SMASH (swap_core.oneshot.smash): generated weights, training, scoring, the experiment."""
 import math
+import time
 
 import pytest
 import torch
 
 from conftest import require_file
-from swap_core.oneshot.smash import (SmashNetwork, cell_forward, distinct_archs, smash_data,
-                                     smash_experiment, smash_scores, smash_training)
+from swap_core.data import Batch
+from swap_core.oneshot.smash import (RankState, SmashNetwork, cell_forward, distinct_archs, smash_data,
+                                     smash_experiment, smash_run, smash_scores, smash_training)
+from swap_core.runs import Run
 from swap_core.spaces.nb201 import NB201Arch
 
 CONVS = "|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
@@ -57,21 +60,36 @@ def test_training_is_deterministic_for_a_seed():
     assert [s.step for s in states] == [1, 2, 3, 4] and states[-1].done
 
 
-def test_training_and_scoring_use_the_given_thread_count():
-    """Results depend on torch's thread count, so each step runs with `threads` and the caller's
-    count is given back between steps."""
+def test_the_network_is_drawn_from_its_seed_and_leaves_the_global_generator_alone():
+    before = torch.random.get_rng_state()
+    a, b, c = SmashNetwork(4, 16, seed=5), SmashNetwork(4, 16, seed=5), SmashNetwork(4, 16, seed=6)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert not torch.equal(a.stem.weight, c.stem.weight)
+
+
+def test_a_run_in_a_worker_leaves_the_thread_count_and_the_global_generator_alone():
+    """Many users share one server process: training and ranking compute with the process's
+    thread count (fixed once at start), never set it, and never draw from torch's global
+    generator. `smash_run` is training, then one state per ranked cell."""
     images, labels = noise(16)
-    caller = torch.get_num_threads()
-    threads = 2 if caller == 1 else 1
+    batch = Batch(images, labels, "noise", "16 noise images")
+    threads, rng_state = torch.get_num_threads(), torch.random.get_rng_state()
     model = SmashNetwork(channels=4, hidden=16)
     seen = []
     model.stem.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
-    for _ in smash_training(model, images, labels, steps=3, batch_size=8, threads=threads):
-        assert torch.get_num_threads() == caller
-    smash_scores(model, distinct_archs(2, seed=0), images, labels, batch_size=8, threads=threads)
-    assert len(seen) == 3 + 2 * 2 and set(seen) == {threads} and torch.get_num_threads() == caller
-    with pytest.raises(ValueError, match="threads"):
-        smash_training(model, images, labels, steps=2, batch_size=8, threads=0)
+    archs = distinct_archs(3, seed=0)
+    run = Run(smash_run(model, batch, batch, archs, 4, batch_size=8, swap=lambda arch: len(arch)), name="smash-test")
+    counts = []
+    while not run.finished:
+        counts.append(torch.get_num_threads())
+        time.sleep(0.002)
+    assert run.status == "done" and run.states == 4 + 3
+    ranked = run.state
+    assert isinstance(ranked, RankState) and ranked.done and ranked.arch == archs[-1].to_str()
+    assert ranked.swap == len(ranked.arch) and 0 <= ranked.smash_accuracy <= 1
+    assert set(counts) == {threads} and len(seen) == 4 + 3 and set(seen) == {threads}
+    assert torch.equal(torch.random.get_rng_state(), rng_state)
 
 
 def test_loss_falls_on_a_small_cifar_subset():
@@ -116,7 +134,8 @@ def test_experiment_returns_the_documented_keys():
     result = smash_experiment(n_archs=4, seed=0, steps=3, channels=4, hidden=8, batch_size=8, n_train=32, n_val=16,
                               progress=lambda phase, done, total: calls.append((phase, done, total)))
     assert {"archs", "spearman", "seconds", "steps", "train_curve"} <= set(result)
-    assert len(result["archs"]) == 4 and result["steps"] == 3 and result["settings"]["threads"] == 1
+    assert len(result["archs"]) == 4 and result["steps"] == 3
+    assert result["settings"]["threads"] == torch.get_num_threads()  # the count the numbers were computed with
     row = result["archs"][0]
     assert set(row) == {"arch", "smash_accuracy", "benchmark_accuracy"}
     assert 0 <= row["smash_accuracy"] <= 1 and 0 < row["benchmark_accuracy"] <= 100

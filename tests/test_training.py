@@ -1,13 +1,15 @@
 """Short training (swap_core.training): loss falls, seeded runs repeat, the generator stops
 when asked, the split is disjoint, bad settings raise. Small data, a few seconds each."""
 import hashlib
+import time
 
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
 
-from swap_core import training
+from swap_core import init, training
+from swap_core.runs import Run
 from swap_core.spaces import get_space
 from tests.conftest import require_file
 
@@ -22,9 +24,11 @@ def separable(n: int = 96, seed: int = 0):
 
 
 def tiny_net(seed: int = 0, classes: int = 2) -> nn.Module:
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, classes))
+    """Built on the meta device, weights drawn from a generator of its own (torch's global one untouched)."""
+    with torch.device("meta"):
+        model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                              nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, classes))
+    return init.default_init_(model.to_empty(device="cpu"), init.generator(seed))
 
 
 def losses(states) -> list[float]:
@@ -58,6 +62,33 @@ def test_same_seed_same_trajectory_whatever_the_caller_does_with_the_global_rng(
     before = torch.get_rng_state()
     training.train(model, train_set, epochs=1, batch_size=12, seed=3)
     assert torch.equal(torch.get_rng_state(), before)  # training leaves the caller's random state alone
+
+
+def test_training_in_a_worker_leaves_the_thread_count_and_the_global_generator_alone():
+    """Many users share one server process: a run computes with the process's thread count,
+    never sets it, and never draws from torch's global generator (augmentation included)."""
+    train_set, val_set = training.split(*separable(), val_fraction=0.25, seed=0)
+    threads, rng_state = torch.get_num_threads(), torch.random.get_rng_state()
+    model = tiny_net()
+    seen = []
+    model[0].register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+    run = Run(training.train_steps(model, train_set, val_set, epochs=3, batch_size=12, seed=1), name="train-test")
+    counts = []
+    while not run.finished:
+        counts.append(torch.get_num_threads())
+        time.sleep(0.002)
+    assert run.status == "done" and run.states == 3 * 6 and run.state.done
+    assert set(counts) == {threads} and seen and set(seen) == {threads}
+    assert torch.equal(torch.random.get_rng_state(), rng_state)
+
+
+def test_seeded_model_is_drawn_from_its_seed_and_leaves_the_global_generator_alone():
+    space = get_space("nb201")
+    before = torch.random.get_rng_state()
+    a, b, c = (training.seeded_model(space, space.example, space.config("teaching"), seed=s) for s in (4, 4, 5))
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert any(not torch.equal(x, y) for x, y in zip(a.state_dict().values(), c.state_dict().values()))
 
 
 def test_generator_stops_early_with_increasing_steps():

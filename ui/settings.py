@@ -49,16 +49,16 @@ class Settings:
         return Setup(space=self.space_name, dataset=self.dataset, preset=self.preset, images=self.source,
                      batch=self.batch_size, seed=self.seed, device=self.device, threads=server_threads())
 
+    @cached_property
+    def config(self) -> NetworkConfig:
+        return self.setup.config
+
 
 @st.cache_resource(show_spinner=False)
 def server_threads() -> int:
     """torch's thread count for this server process, fixed once at its start (from
     $SWAP_EXPLORER_THREADS when set, else torch's own): never changed while sessions compute."""
     return fix_threads(threads_from_environment())
-
-    @cached_property
-    def config(self) -> NetworkConfig:
-        return self.space.config(self.preset, self.dataset)
 
 
 def _device_options() -> list[str]:
