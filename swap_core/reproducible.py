@@ -1,7 +1,5 @@
-"""Reproducible runs: weights drawn under a seed, and a fixed number of torch threads.
-
-`seeded(seed)` runs its body with torch's global random state seeded and gives the caller's
-state back afterwards, so building a network under a seed disturbs nothing else.
+"""Reproducible runs: a fixed number of torch threads per process. (Weights drawn under a
+seed, without torch's global generator: `swap_core.init` and `Setup.network`.)
 
 With several threads, torch's CPU kernels split sums differently, so the last bits of a
 result depend on the thread count. For a proxy score that hardly matters; for a training run
@@ -13,13 +11,11 @@ recorded with their results (default `DEFAULT_THREADS`).
 torch's thread count belongs to the whole process (its OpenMP pool is shared by every
 thread), so it is fixed once, when a process starts (`fix_threads`: the command line from
 `--threads`, the app at start-up from `SWAP_EXPLORER_THREADS`), and never changed around a
-step while other threads compute. `torch_threads` remains only for single-threaded scripts.
+step while other threads compute.
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import torch
 
@@ -56,28 +52,4 @@ def threads_from_environment() -> int | None:
         raise ValueError(f"${THREADS_ENV} must be a whole number >= 1, got {text!r}") from None
 
 
-@contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Run the body with torch's CPU random state seeded by `seed`; the caller's state is restored."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
-@contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
-    """Run the body with `threads` torch threads (None: unchanged), then restore the count."""
-    check_threads(threads)
-    before = torch.get_num_threads()
-    if threads is None or threads == before:
-        yield
-        return
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-__all__ = ["DEFAULT_THREADS", "THREADS_ENV", "check_threads", "fix_threads", "seeded", "threads_from_environment",
-           "torch_threads"]
+__all__ = ["DEFAULT_THREADS", "THREADS_ENV", "check_threads", "fix_threads", "threads_from_environment"]

@@ -433,7 +433,7 @@ def _search_alone(command: str, out) -> dict:
 
 
 def test_two_users_search_at_once_as_each_would_alone(browser, app_url, tmp_path):
-    budget, seeds = 10, (3, 4)
+    budget, seeds = 20, (3, 4)
     contexts = [browser.new_context(viewport={"width": 1600, "height": 1000}) for _ in seeds]
     pages = []
     for context, seed in zip(contexts, seeds):
@@ -444,7 +444,8 @@ def test_two_users_search_at_once_as_each_would_alone(browser, app_url, tmp_path
         _choose_random_swap_search(page, budget, seed)
         pages.append(page)
     for page in pages:  # both start within a moment: their workers share the server
-        _start(page, "se_start")
+        _key(page, "se_start").click()
+    assert shown(pages[0], ("metric", "Status")) == "running"  # the first still runs when the second starts
     for page in pages:
         page.locator('[data-testid="stMetric"]').filter(has_text="Status").filter(has_text="done").first.wait_for(
             timeout=180_000)
@@ -457,6 +458,7 @@ def test_two_users_search_at_once_as_each_would_alone(browser, app_url, tmp_path
         alone = _search_alone(command, tmp_path / f"seed{seed}.json")
         assert shown(page, ("metric", "Best score")) == f"{alone['score']:,.5g}", (seed, alone)
         assert shown(page, ("metric", "Evaluations")) == f"{alone['evaluations']} of {budget}", (seed, alone)
+        assert alone["arch"] in [t.strip() for t in page.locator('[data-testid="stCode"]').all_inner_texts()]
         page.screenshot(path=str(ARTIFACTS / f"search_user_seed{seed}.png"), full_page=True)
     for context in contexts:
         context.close()

@@ -1,8 +1,20 @@
-"""`python -m swap_core oneshot darts|smash` on tiny settings: the JSON the issue asks for."""
+"""`python -m swap_core oneshot darts|smash` on tiny settings: the JSON the issue asks for, with
+the torch thread count the command fixed for its process at start."""
 import json
+
+import pytest
+import torch
 
 from conftest import require_file
 from swap_core.cli import main
+
+
+@pytest.fixture(autouse=True)
+def keep_the_thread_count():
+    """A command fixes its process's thread count; here the process is the test runner's."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 def test_oneshot_darts_writes_one_run_per_selection_and_seed(tmp_path, capsys):
@@ -10,10 +22,12 @@ def test_oneshot_darts_writes_one_run_per_selection_and_seed(tmp_path, capsys):
     require_file("nb201_accuracy.csv")
     out = tmp_path / "darts.json"
     assert main(["oneshot", "darts", "--selection", "magnitude,perturbation", "--seeds", "0", "--epochs", "1",
-                 "--channels", "4", "--out", str(out)]) == 0
+                 "--channels", "4", "--images", "128", "--data", "cifar10-sample", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
     runs = result["runs"]
-    assert result["config"]["threads"] == 1  # the default, recorded: results depend on it
+    assert torch.get_num_threads() == 1 and result["config"]["threads"] == 1  # fixed at start and recorded
+    assert (result["config"]["n_train"], result["config"]["n_val"], result["config"]["source"]) == \
+        (128, 128, "cifar10-sample")
     assert [(r["selection"], r["seed"]) for r in runs] == [("magnitude", 0), ("perturbation", 0)]
     assert all({"arch", "accuracy", "seconds"} <= set(r) and r["arch"].startswith("|") for r in runs)
     assert all(50 < r["accuracy"] < 95 for r in runs)  # a real NB201 cell's benchmark accuracy
@@ -27,12 +41,20 @@ def test_oneshot_smash_writes_scores_and_spearman(tmp_path, capsys):
     assert main(["oneshot", "smash", "--archs", "6", "--steps", "10", "--seed", "0", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
     assert len(result["archs"]) == 6 and -1 <= result["spearman"] <= 1
+    assert result["settings"]["threads"] == torch.get_num_threads() == 1
     assert "Spearman" in capsys.readouterr().out
 
 
 def test_oneshot_bad_selection_is_a_clear_error(capsys):
     assert main(["oneshot", "darts", "--selection", "bogus", "--epochs", "1"]) == 2
     assert "bogus" in capsys.readouterr().err
+
+
+def test_help_works(capsys):
+    for method in ("darts", "smash"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["oneshot", method, "--help"])
+        assert exit_.value.code == 0 and "--threads" in capsys.readouterr().out
 
 
 def test_oneshot_bad_thread_count_is_a_clear_error(capsys):

@@ -12,7 +12,6 @@ No Streamlit call is made off the script thread: the worker only computes.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -77,68 +76,4 @@ def live_fragment(draw: Callable[[], None], run: Run | None, *, key: str) -> Non
     fragment()
 
 
-def wait_a_moment(run: Run | None, seconds: float = 0.05) -> None:
-    """Give a just-started worker a moment to publish its first state (tests, first draw)."""
-    deadline = time.perf_counter() + seconds
-    while run is not None and run.states == 0 and run.active and time.perf_counter() < deadline:
-        time.sleep(0.005)
-
-
-# --- the older per-fragment stepping, until every page has moved to `Run` -----------------
-def close_generator(generator) -> None:
-    """Close a live run's generator from a button's callback. The callback can run while the
-    page's fragment, in the run this click interrupts, is still inside `next(generator)`
-    ("generator already executing"): then leave it; the fragment stops at its next state,
-    since the run's status is no longer active, and the generator is dropped with it."""
-    if generator is None:
-        return
-    try:
-        generator.close()
-    except ValueError:
-        pass
-
-
-def stop_live(run: Any, *, active: str = "running", then: str = "stopped") -> bool:
-    """Stop `run` from a button if its status is `active`: close its generator (see
-    `close_generator`), drop it, and set the status to `then`. False when it was not active."""
-    if run is None or getattr(run, "status", None) != active:
-        return False
-    close_generator(run.generator)
-    run.generator, run.status = None, then
-    return True
-
-
-def take_states(run: Any, budget_s: float, on_state: Callable[[Any], None], *, active: str = "running",
-                exhausted: str = "done", failures: tuple[type[BaseException], ...] = (RuntimeError, ValueError),
-                describe: Callable[[BaseException], str] = str) -> float:
-    """Hand `run.generator`'s states to `on_state` while `run.status` is `active`, for about
-    `budget_s` seconds (at least one state). An exhausted generator sets the status to
-    `exhausted`, one of `failures` sets "failed" and `run.error` — unless the run was stopped
-    meanwhile. Returns the seconds spent inside the generator."""
-    started, inside = time.perf_counter(), 0.0
-    while run.status == active and run.generator is not None:
-        tick = time.perf_counter()
-        try:
-            state = next(run.generator)
-        except StopIteration:
-            if run.status == active:
-                run.status = exhausted
-            break
-        except failures as error:
-            if run.status == active:
-                run.status, run.error = "failed", describe(error)
-            break
-        finally:
-            inside += time.perf_counter() - tick
-        on_state(state)
-        if time.perf_counter() - started >= budget_s:
-            break
-    return inside
-
-
-def error_with_type(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
-__all__ = ["REFRESH_S", "close_generator", "current_run", "error_with_type", "live_fragment", "run_buttons",
-           "start_run", "stop_live", "stop_run", "take_states", "wait_a_moment"]
+__all__ = ["REFRESH_S", "current_run", "live_fragment", "run_buttons", "start_run", "stop_run"]
