@@ -19,7 +19,6 @@ from .live import current_run, live_fragment, run_buttons, start_run, stop_run
 from .settings import Settings, escape_markdown
 
 RUN_KEY, TRACE_KEY, ERROR_KEY = "cd_train_run", "cd_train_trace", "cd_train_error"
-LR_FOR_SPACE = {"darts": 0.025}  # DARTS's own rate: at 0.1 its teaching network's loss jumps first
 
 
 @dataclass
@@ -45,7 +44,7 @@ def _start(settings: Settings, epochs: int, images: int, lr: float) -> None:
     st.session_state.pop(ERROR_KEY, None)
     try:
         train_set, val_set, description = training.load_cifar10(images, max(images // 2, 32), settings.seed)
-        model = training.seeded_model(settings.space, settings.arch, settings.config, seed=settings.seed)
+        model = settings.setup.network(settings.arch)  # the weights every page scores for this cell
         states = training.train_steps(model, train_set, val_set, epochs=epochs, lr=lr, seed=settings.seed,
                                       device=settings.device)
     except (ValueError, data.DataSourceError) as error:
@@ -84,7 +83,7 @@ def train_panel(settings: Settings, proxy: tuple[str, float], benchmark: float |
     epochs = columns[0].number_input("Epochs", 1, 50, training.DEFAULT_EPOCHS, key="cd_train_epochs", disabled=running)
     images = columns[1].select_slider("Training images", [128, 256, 512, 1024, 2048], training.DEFAULT_TRAIN_SIZE,
                                       key="cd_train_images", disabled=running)
-    lr = columns[2].number_input("Learning rate", 0.0001, 1.0, LR_FOR_SPACE.get(settings.space_name, training.DEFAULT_LR),
+    lr = columns[2].number_input("Learning rate", 0.0001, 1.0, settings.space.training_lr,
                                  format="%g", key=f"cd_train_lr_{settings.space_name}", disabled=running)
     columns[3].button("Train this cell", icon=":material/model_training:", type="primary", key="cd_train_start",
                       on_click=_start, args=(settings, int(epochs), int(images), float(lr)), width="stretch",

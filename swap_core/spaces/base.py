@@ -91,6 +91,7 @@ class SearchSpace(ABC):
     presets: tuple[str, ...] = ("benchmark", "teaching")
     finite: bool = False
     ops: tuple[str, ...] = ()  # the op names a cell can use (for legends and colours)
+    training_lr: float = 0.1  # "Train this cell"'s SGD learning rate for this space's networks
     # Hand-picked architectures for teaching, label -> string (best/worst by accuracy come
     # from the ground-truth tables, see `swap_core.explorer.named_architectures`).
     named_archs: dict[str, str] = {}

@@ -232,6 +232,7 @@ class DartsSpace(SearchSpace):
         "all max-pool": _uniform_genotype("max_pool_3x3"),
     }
     finite = False
+    training_lr = 0.025  # DARTS's own rate: at 0.1 its teaching network's loss jumps first
     # Ground truth: SWAP-NAS's DARTS architectures, then NAS-Bench-301's tables (named nb301).
     truth_columns = {"darts1000_cifar10.csv": {"cifar10": "val_accuracy"}}
     zero_cost = ZeroCostTables("nb301", ("cifar10",), "zc_nasbench301", "59a79af7b94de5c2a23b8ffa15b4f004")
