@@ -2,11 +2,22 @@
 headless Chromium through Playwright. Screenshots of every page go to
 `test-artifacts/e2e/`, with the measured response times of an edit in `timings.json`.
 
+Every live page (Search, Proxy Lab, Size Regulariser, DARTS training and its perturbation
+selection, SMASH training and its ranking, the Cell Designer's "Train this cell") is started,
+watched while its count moves, and stopped: Stop must take effect (the stopped state shows,
+within 3 s even on a loaded CI machine) and the count must stay put for 2 s. The goal, half a
+second from the click to the first DOM with the stopped state (timed in the page;
+`tests/e2e_helpers.py`), is a measurement, not an assertion: timings.json keeps each page's
+latency and its ratio to the goal (`per_goal`), and the page is shot at 1366×768 and 1920×1080 while running and after Stop. These
+timed tests get a server of their own. Two users searching at once on one server must each get
+what the same search gives alone on the command line.
+
 Needs Debian's `chromium` (or $CHROMIUM) and the Python `playwright` package; skips with
 the reason when either is missing. Never downloads a browser.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -21,7 +32,7 @@ import urllib.request
 import pytest
 
 from conftest import ROOT
-from e2e_helpers import (STOP_LATENCY_S, assert_frozen, click_stop_and_time, screenshots, shown, shown_count,
+from e2e_helpers import (STOP_GOAL_S, STOP_LATENCY_S, assert_frozen, click_stop_and_time, screenshots, shown, shown_count,
                          wait_until_advancing)
 
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
@@ -68,12 +79,12 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> N
     raise RuntimeError(f"streamlit did not answer on {url} within {timeout} s")
 
 
-@pytest.fixture(scope="module")
-def app_url():
+@contextlib.contextmanager
+def _serve(log_name: str):
+    """`streamlit run app.py` on a free localhost port: its URL while the block runs."""
     port = _free_port()
-    log = (ARTIFACTS / "streamlit.log")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with open(log, "w") as handle:
+    with open(ARTIFACTS / log_name, "w") as handle:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
@@ -85,6 +96,20 @@ def app_url():
         finally:
             process.terminate()
             process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with _serve("streamlit.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def live_app_url():
+    """A server of its own for the timed live runs: the runs other tests leave computing in
+    the background (a closed tab's rank reference, say) would otherwise share its CPU."""
+    with _serve("streamlit_live.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -326,6 +351,8 @@ def _stop_and_check(page, name: str, stop_key: str, *, stopped: tuple, count: tu
     button = _key(page, stop_key)
     screenshots(page, ARTIFACTS, f"{name}_running", focus=button)
     measured = click_stop_and_time(page, button, stopped=stopped, count=count, scope=scope)
+    measured["per_goal"] = round(measured["latency_s"] / STOP_GOAL_S, 2)  # ratio to the 0.5 s goal
+    _record_timing(f"stop_latency_{name}", measured)
     assert_frozen(lambda: shown_count(page, count, scope), measured["count"])
     _settle(page)
     kind, label = stopped[:2]
@@ -333,7 +360,6 @@ def _stop_and_check(page, name: str, stop_key: str, *, stopped: tuple, count: tu
              page.locator('[data-testid="stMetric"]').filter(has_text=label))
     screenshots(page, ARTIFACTS, f"{name}_stopped", focus=shows)
     _no_exception(page)
-    _record_timing(f"stop_latency_{name}", measured)
     return measured
 
 
@@ -346,8 +372,8 @@ def _choose_random_swap_search(page, budget: int, seed: int = 0) -> None:
     _fill(page, "Search seed", seed)
 
 
-def test_search_stop_answers_within_half_a_second(browser, app_url):
-    page = _open(browser, f"{app_url}/search?batch=16")
+def test_search_stop_answers_within_half_a_second(browser, live_app_url):
+    page = _open(browser, f"{live_app_url}/search?batch=16")
     _choose_random_swap_search(page, 2000)
     _start(page, "se_start")
     wait_until_advancing(lambda: shown_count(page, ("metric", "Evaluations")))
@@ -360,8 +386,8 @@ def test_search_stop_answers_within_half_a_second(browser, app_url):
 
 @pytest.mark.parametrize("name, path, key, size", [("proxy_lab", "proxy_lab", "pl_scoring", 400),
                                                     ("size_regulariser", "size_regulariser", "sr_scoring", 2000)])
-def test_scoring_stop_answers_within_half_a_second(browser, app_url, name, path, key, size):
-    page = _open(browser, f"{app_url}/{path}?batch=16&seed={size + 7}")  # cells no other test has scored
+def test_scoring_stop_answers_within_half_a_second(browser, live_app_url, name, path, key, size):
+    page = _open(browser, f"{live_app_url}/{path}?batch=16&seed={size + 7}")  # cells no other test has scored
     _fill(page, "How many", size)
     scoring = ("progress", "Scoring")
     wait_until_advancing(lambda: shown_count(page, scoring))
@@ -372,8 +398,8 @@ def test_scoring_stop_answers_within_half_a_second(browser, app_url, name, path,
     page.close()
 
 
-def test_darts_training_and_selection_stop_within_half_a_second(browser, app_url):
-    page = _open(browser, f"{app_url}/oneshot_darts?batch=16")
+def test_darts_training_and_selection_stop_within_half_a_second(browser, live_app_url):
+    page = _open(browser, f"{live_app_url}/oneshot_darts?batch=16")
     _fill(page, "Epochs", 30)
     _start(page, "od_start")
     step = ("metric", "Step")
@@ -389,8 +415,8 @@ def test_darts_training_and_selection_stop_within_half_a_second(browser, app_url
     page.close()
 
 
-def test_smash_training_and_ranking_stop_within_half_a_second(browser, app_url):
-    page = _open(browser, f"{app_url}/oneshot_smash?batch=16")
+def test_smash_training_and_ranking_stop_within_half_a_second(browser, live_app_url):
+    page = _open(browser, f"{live_app_url}/oneshot_smash?batch=16")
     _fill(page, "Training steps", 5000)
     _start(page, "sm_start")
     step, status = ("metric", "Step"), ("metric", "Status", "stopped")
@@ -406,20 +432,6 @@ def test_smash_training_and_ranking_stop_within_half_a_second(browser, app_url):
     page.close()
 
 
-def test_train_this_cell_stop_answers_within_half_a_second(browser, app_url):
-    page = _open(browser, f"{app_url}/cell_designer?batch=16")
-    expander = page.locator('[data-testid="stExpander"]').filter(has_text="Train this cell")
-    expander.locator("summary").click()
-    _fill(page, "Epochs", 30)
-    _start(page, "cd_train_start")
-    scope, step = "Train this cell", ("metric", "Step")
-    wait_until_advancing(lambda: shown_count(page, step, scope))
-    measured = _stop_and_check(page, "train_this_cell", "cd_train_stop", stopped=("metric", "Status", "stopped"),
-                               count=step, scope=scope)
-    assert measured["latency_s"] <= STOP_LATENCY_S, measured
-    page.close()
-
-
 def _search_alone(command: str, out) -> dict:
     """The page's "same search from the command line", run here: its one JSON record."""
     from swap_core import cli
@@ -432,20 +444,22 @@ def _search_alone(command: str, out) -> dict:
     return runs[0]
 
 
-def test_two_users_search_at_once_as_each_would_alone(browser, app_url, tmp_path):
-    budget, seeds = 20, (3, 4)
+def test_two_users_search_at_once_as_each_would_alone(browser, live_app_url, tmp_path):
+    budget, seeds = 30, (3, 4)
     contexts = [browser.new_context(viewport={"width": 1600, "height": 1000}) for _ in seeds]
     pages = []
     for context, seed in zip(contexts, seeds):
         page = context.new_page()
-        page.goto(f"{app_url}/search?batch=16")
+        page.goto(f"{live_app_url}/search?batch=16")
         page.locator("h1").first.wait_for(timeout=60_000)
         _settle(page)
         _choose_random_swap_search(page, budget, seed)
         pages.append(page)
     for page in pages:  # both start within a moment: their workers share the server
         _key(page, "se_start").click()
-    assert shown(pages[0], ("metric", "Status")) == "running"  # the first still runs when the second starts
+    status = '[data-testid="stMetric"]:has-text("Status") [data-testid="stMetricValue"]'
+    pages[1].wait_for_selector(f'{status}:has-text("running")', timeout=60_000)
+    assert shown(pages[0], ("metric", "Status")) == "running"  # the two searches run at the same time
     for page in pages:
         page.locator('[data-testid="stMetric"]').filter(has_text="Status").filter(has_text="done").first.wait_for(
             timeout=180_000)
@@ -462,3 +476,18 @@ def test_two_users_search_at_once_as_each_would_alone(browser, app_url, tmp_path
         page.screenshot(path=str(ARTIFACTS / f"search_user_seed{seed}.png"), full_page=True)
     for context in contexts:
         context.close()
+
+
+def test_train_this_cell_stop_answers_within_half_a_second(browser, live_app_url):
+    """Last on its server: the Cell Designer also starts its rank reference, which goes on."""
+    page = _open(browser, f"{live_app_url}/cell_designer?batch=16")
+    expander = page.locator('[data-testid="stExpander"]').filter(has_text="Train this cell")
+    expander.locator("summary").click()
+    _fill(page, "Epochs", 30)
+    _start(page, "cd_train_start")
+    scope, step = "Train this cell", ("metric", "Step")
+    wait_until_advancing(lambda: shown_count(page, step, scope))
+    measured = _stop_and_check(page, "train_this_cell", "cd_train_stop", stopped=("metric", "Status", "stopped"),
+                               count=step, scope=scope)
+    assert measured["latency_s"] <= STOP_LATENCY_S, measured
+    page.close()

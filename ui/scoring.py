@@ -142,7 +142,9 @@ def scoring_panel(settings: Settings, archs: list[str], names: list[str], key: s
             else:
                 what = run.error if run is not None and run.status == "failed" else ""
                 st.progress(now / len(archs), text=f"Stopped at {now} of {len(archs)} architectures {what}")
-                st.button("Resume", icon=":material/play_arrow:", key=f"{key}_resume", on_click=_resume, args=(key,))
+                if st.button("Resume", icon=":material/play_arrow:", key=f"{key}_resume"):
+                    _resume(key)
+                    st.rerun(scope="app")  # the page starts the worker again
         if run is not None and run.active and now - shown >= max(10, len(archs) // 5):
             st.rerun(scope="app")  # the page's views catch up with the scores
 
