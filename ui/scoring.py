@@ -82,15 +82,15 @@ def reference_archs(settings: Settings, size: int) -> list[str]:
     return explorer.sample_architectures(settings.space, size, settings.seed)
 
 
-def _scoring_states(settings: Settings, archs: list[str], groups: list[list[str]]):
-    """Score what the memory lacks, group after group; a state = (group index, cells done)."""
-    key, setup, store = settings_key(settings), settings.setup, memory()
-    for index, names in enumerate(groups):
+def _scoring_states(settings: Settings, archs: list[str], groups: list[list[str]], store: ScoreMemory):
+    """Score what the memory lacks, group after group; a state = (Setup key, proxy names, row),
+    kept by the run's `on_state` (so a row finished after Stop is not kept)."""
+    key, setup = settings_key(settings), settings.setup
+    for names in groups:
         names_t = tuple(names)
         missing = [a for a in archs if store.get(key, a, names_t) is None]
         for row in explorer.score_rows(setup, missing, names):
-            store.put(key, names_t, row)
-            yield index, len(store.rows(key, archs, names_t))
+            yield key, names_t, row
 
 
 def ensure_scoring(settings: Settings, archs: list[str], groups: list[list[str]], key: str) -> Run | None:
@@ -108,7 +108,7 @@ def ensure_scoring(settings: Settings, archs: list[str], groups: list[list[str]]
         st.session_state.pop(f"{key}_run", None)
         st.session_state[f"{key}_job"] = job if complete else None
         return None
-    run = Run(_scoring_states(settings, archs, groups), name=key)
+    run = Run(_scoring_states(settings, archs, groups, store), name=key, on_state=lambda state: store.put(*state))
     st.session_state[f"{key}_run"], st.session_state[f"{key}_job"] = run, job
     return run
 
