@@ -96,13 +96,16 @@ if trace is not None and trace.trained:
     buttons = st.columns([3, 2, 5], vertical_alignment="bottom")
     buttons[0].button("Choose the cells", icon=":material/call_split:", type="primary", key="od_choose",
                       width="stretch", disabled=selecting, on_click=panel.start_selection, args=(trace,))
-    run_buttons(selection_run, "od_choose", pause=False, columns=[buttons[1]])
+    if not selecting:  # while it runs, Stop sits in the live section below: a click redraws only that
+        run_buttons(selection_run, "od_choose", pause=False, columns=[buttons[1]])
 
 
 def draw_perturbation() -> None:
     selection_run, selection = panel.current_selection(panel.current()[0])
     if selection is None:
         return
+    if selection_run.active:
+        run_buttons(selection_run, "od_choose", pause=False, columns=[st.columns([1, 4])[0]])
     done, total = selection.trials
     decided = len(selection.last.decisions) if selection.last else 0
     words = {"running": "removing ops one at a time", "paused": "paused", "done": "done",

@@ -24,7 +24,8 @@ n_archs = columns[1].number_input("Architectures to rank", 3, 1000, 100, key="sm
 seed = columns[2].number_input("Seed", 0, 2**31 - 1, 0, key="sm_seed", disabled=active)
 columns[3].button("Start", icon=":material/play_arrow:", type="primary", key="sm_start", on_click=panel.start,
                   args=(settings, int(steps), int(n_archs), int(seed)), width="stretch", disabled=active)
-run_buttons(run, "sm", columns=columns[4:])
+if not active:  # while it runs, Pause and Stop sit in the live section below: a click redraws only that
+    run_buttons(run, "sm", columns=columns[4:])
 if st.session_state.get(panel.ERROR_KEY):
     st.error(f"Could not start SMASH: {escape_markdown(st.session_state[panel.ERROR_KEY])}")
 threads = torch.get_num_threads()  # the server's, fixed when it started
@@ -42,6 +43,8 @@ def draw() -> None:
         st.caption("Press Start: training takes about a minute per 1,000 steps on one CPU core.")
         return
     curve, last = panel.curve_frame(trace), (trace.history or [None])[-1]
+    if run.active:
+        run_buttons(run, "sm", columns=st.columns([1, 1, 4])[:2])
     numbers = st.columns(4)
     numbers[0].metric("Status", run.status)
     numbers[1].metric("Step", f"{len(curve)} of {trace.steps}")

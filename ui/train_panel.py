@@ -88,7 +88,8 @@ def train_panel(settings: Settings, proxy: tuple[str, float], benchmark: float |
     columns[3].button("Train this cell", icon=":material/model_training:", type="primary", key="cd_train_start",
                       on_click=_start, args=(settings, int(epochs), int(images), float(lr)), width="stretch",
                       disabled=running)
-    run_buttons(run, "cd_train", pause=False, columns=[columns[4]])
+    if not running:  # while it runs, Stop sits in the live section: a click there redraws only that
+        run_buttons(run, "cd_train", pause=False, columns=[columns[4]])
     if st.session_state.get(ERROR_KEY):
         st.error(f"Could not train: {escape_markdown(st.session_state[ERROR_KEY])}")
 
@@ -98,6 +99,8 @@ def train_panel(settings: Settings, proxy: tuple[str, float], benchmark: float |
             return
         frame = history_frame(trace.history)
         last_val = frame["val_accuracy"].dropna()
+        if run.active:
+            run_buttons(run, "cd_train", pause=False, columns=[st.columns([1, 4])[0]])
         numbers = st.columns(4)
         numbers[0].metric("Status", run.status, help=trace.label)
         numbers[1].metric("Step", f"{len(frame)} of {trace.history[0].total_steps}" if len(frame) else "0")
