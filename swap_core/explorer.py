@@ -7,7 +7,6 @@ a test and a notebook get the same numbers.
 """
 from __future__ import annotations
 
-import bisect
 import math
 import random
 import time
@@ -66,23 +65,9 @@ def accuracy_of(space: str, dataset: str, arch: str, data_dir=None) -> Accuracy 
             continue
         if arch in table:
             value = table[arch]
-            ordered = _sorted_values(table)
-            better = len(ordered) - bisect.bisect_right(ordered, value)
+            better = sum(1 for other in table.values() if other > value)  # ~2 ms for 15,625 cells
             return Accuracy(value, better + 1, len(table), spec)
     return None
-
-
-_SORTED: dict[int, tuple[Mapping[str, float], list[float]]] = {}
-
-
-def _sorted_values(table: Mapping[str, float]) -> list[float]:
-    """The table's values in ascending order, kept per table object (tables are cached and
-    read-only, so an edit in the Cell Designer does not sort 15,625 values again)."""
-    if id(table) not in _SORTED or _SORTED[id(table)][0] is not table:
-        if len(_SORTED) >= 16:
-            _SORTED.clear()
-        _SORTED[id(table)] = (table, sorted(table.values()))
-    return _SORTED[id(table)][1]
 
 
 def named_architectures(space: str, dataset: str, data_dir=None) -> dict[str, str]:
