@@ -7,6 +7,7 @@ a test and a notebook get the same numbers.
 """
 from __future__ import annotations
 
+import functools
 import math
 import random
 import time
@@ -23,6 +24,7 @@ from .netstats import count_flops, count_params
 from .proxies import get_proxy
 from .setup import Setup
 from .spaces import SearchSpace, get_space
+from .store import ScoreStore
 
 # Every scored cell also carries the size of its *benchmark* network (the published model,
 # whose accuracy the ground truth gives), whatever network the proxies ran on.
@@ -121,14 +123,59 @@ def score_architectures(setup: Setup, archs: Sequence[str], names: Iterable[str]
     return pd.DataFrame(rows, columns=["arch", "seconds", *names, "errors"])
 
 
-def score_rows(setup: Setup, archs: Sequence[str], names: Iterable[str]) -> Iterator[dict]:
-    """The rows of `score_architectures`, one cell at a time, each with the sizes of the cell's
-    benchmark network (`SIZE_COLUMNS`): the generator a page runs in the engine's worker."""
+def score_row(setup: Setup, arch: str, names: Iterable[str], *, store: ScoreStore | None = None,
+              checkpoint: Callable[[], None] | None = None, keep: bool = True,
+              options: Mapping[str, Mapping] | None = None) -> dict:
+    """One cell's row (arch, seconds, one column per proxy, errors, `SIZE_COLUMNS`): what
+    `store` has, the rest computed by `setup.score` (with the proxies' `options`) and kept in
+    `store` (unless `keep` is False: a run that keeps only the rows it publishes does so
+    itself). With `checkpoint` (background work), the missing proxies are computed one at a
+    time, `checkpoint()` before each, so the caller can pause between them (to let a user's
+    request go first)."""
+    names = list(names)
+    row = None if store is None else store.row(setup, arch, names, options)
+    if row is None:
+        missing = names if store is None else store.missing(setup, arch, names, options)
+        values: dict[str, float] = {}
+        errors: dict[str, str] = {}
+        seconds = 0.0
+        for chunk in ([[n] for n in missing] if checkpoint is not None else [missing]):
+            if checkpoint is not None:
+                checkpoint()
+            start = time.perf_counter()
+            scores = setup.score(arch, chunk, options=options)
+            spent = time.perf_counter() - start
+            if store is not None and keep:
+                store.put(setup, arch, scores, scores.errors, spent, options)
+            values.update(scores)
+            errors.update(scores.errors)
+            seconds += spent
+        for name in (n for n in names if n not in values):  # what the store had already
+            entry = store.get(setup, arch, name, (options or {}).get(name))
+            values[name], seconds = entry.value, seconds + entry.seconds
+            if entry.error:
+                errors[name] = entry.error
+        row = {"arch": arch, "seconds": seconds, **{n: values[n] for n in names}, "errors": errors}
+    return {**row, **benchmark_size(setup, arch)}
+
+
+def benchmark_size(setup: Setup, arch: str) -> dict[str, float]:
+    """`SIZE_COLUMNS` of a cell: its benchmark network's parameters (M) and MFLOPs."""
+    params, flops = _benchmark_size(setup.space, setup.dataset, arch)
+    return {SIZE_COLUMNS[0]: params / 1e6, SIZE_COLUMNS[1]: flops}
+
+
+@functools.lru_cache(maxsize=65536)
+def _benchmark_size(space: str, dataset: str, arch: str) -> tuple[int, float]:
+    return network_size(Setup(space=space, dataset=dataset, preset="benchmark"), arch)
+
+
+def score_rows(setup: Setup, archs: Sequence[str], names: Iterable[str], *, store: ScoreStore | None = None,
+               checkpoint: Callable[[], None] | None = None, keep: bool = True) -> Iterator[dict]:
+    """`score_row` of each cell in turn: the generator a page runs in the engine's worker."""
     names = list(names)
     for arch in archs:
-        row = score_architectures(setup, [arch], names).iloc[0].to_dict()
-        params, flops = network_size(setup, arch, "benchmark")
-        yield {**row, SIZE_COLUMNS[0]: params / 1e6, SIZE_COLUMNS[1]: flops}
+        yield score_row(setup, arch, names, store=store, checkpoint=checkpoint, keep=keep)
 
 
 def rank_among(value: float, reference: Sequence[float], higher_is_better: bool) -> tuple[int, int] | None:
@@ -163,7 +210,7 @@ def proxy_table(scores: Mapping[str, float], errors: Mapping[str, str], referenc
 
 
 __all__ = [
-    "SIZE_COLUMNS", "score_rows", "Accuracy", "DEVICE_CHOICES", "accuracy_of", "accuracy_table", "describe_devices", "named_architectures",
+    "SIZE_COLUMNS", "benchmark_size", "score_row", "score_rows", "Accuracy", "DEVICE_CHOICES", "accuracy_of", "accuracy_table", "describe_devices", "named_architectures",
     "network_size", "proxy_table", "rank_among", "resolve_device", "sample_architectures", "score_architectures",
     "truth_specs",
 ]

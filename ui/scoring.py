@@ -2,58 +2,57 @@
 same space (scored the same way) that ranks them, and any set of cells scored with a
 progress bar and Stop (`scoring_panel`).
 
-Every row comes from `explorer.score_rows` (so from `Setup.score`) and is kept in one
-server-wide memory keyed by (Setup key, cell, proxies): a revisit, or another browser with
-the same settings, gets it at once. Sets of cells are scored by the engine's worker
-(`swap_core.runs.Run`), never in the script thread; the page's fragment only reads how far
-the memory has got. Proxies come in two groups: the fast ones (milliseconds to a second per
-network) and those that need one backward pass per sample (`per_sample_passes`, seconds per
-network on a CPU).
+Every row comes from `explorer.score_row` (so from `Setup.score`) and is kept in the score
+store (`swap_core.store`, SQLite on disk): a revisit, another browser with the same settings,
+a restarted server or `python -m swap_core prepare` has it at once. Sets of cells are scored
+by the engine's worker (`swap_core.runs.Run`), never in the script thread, and pass the
+server's `Foreground` gate between two proxies: while a user's page is being drawn or their
+current cell scored, background work waits. The page's fragment only reads how far the store
+has got. Proxies come in two groups: the fast ones (milliseconds to a second per network)
+and those that need one backward pass per sample (`per_sample_passes`, seconds per network
+on a CPU).
 """
 from __future__ import annotations
 
-import threading
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from swap_core import explorer
+from swap_core import explorer, prepare
 from swap_core.explorer import SIZE_COLUMNS
-from swap_core.proxies import get_proxy, list_proxies
+from swap_core.priority import Foreground, in_foreground
 from swap_core.runs import Run
+from swap_core.store import ScoreStore
 
 from .live import current_run, live_fragment
 from .settings import Settings
 
-
-class ScoreMemory:
-    """Rows by (Setup key, cell, proxy names), shared by every session of the server."""
-
-    def __init__(self) -> None:
-        self._rows: dict[tuple, dict] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, arch: str, names: tuple[str, ...]) -> dict | None:
-        return self._rows.get((key, arch, names))
-
-    def put(self, key: tuple, names: tuple[str, ...], row: dict) -> None:
-        with self._lock:
-            self._rows[(key, row["arch"], names)] = row
-
-    def rows(self, key: tuple, archs: list[str], names: tuple[str, ...]) -> list[dict]:
-        return [row for arch in archs if (row := self._rows.get((key, arch, names))) is not None]
+HEADLINE = ("swap", "reg_swap", "naswot")  # the Cell Designer's headline scores, computed first
 
 
 @st.cache_resource(show_spinner=False)
-def memory() -> ScoreMemory:
-    return ScoreMemory()
+def store() -> ScoreStore:
+    """The server's score store ($SWAP_EXPLORER_STORE, else the user cache; a temporary file
+    when that cannot be written, with a warning in the log)."""
+    try:
+        return ScoreStore()
+    except ValueError as error:
+        fallback = Path(tempfile.gettempdir()) / "swap-explorer-scores.sqlite"
+        print(f"swap-explorer: {error}; using {fallback} instead")
+        return ScoreStore(fallback)
+
+
+@st.cache_resource(show_spinner=False)
+def foreground() -> Foreground:
+    """The server's one gate: users' requests first, background scoring between them."""
+    return Foreground()
 
 
 def proxy_groups() -> tuple[list[str], list[str]]:
     """(fast, slow) proxy names, in registry order."""
-    names = list_proxies()
-    slow = [n for n in names if get_proxy(n).per_sample_passes]
-    return [n for n in names if n not in slow], slow
+    return prepare.proxy_groups()
 
 
 def settings_key(settings: Settings) -> tuple:
@@ -66,15 +65,43 @@ def _table(rows: list[dict], names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
 
 
-def cell_scores(settings: Settings, arch: str, names: list[str]) -> tuple[dict, dict, float]:
-    """(scores, errors, seconds) of one cell with the given proxies (one cell: computed here,
-    well under a second for the teaching networks, and remembered)."""
-    key, names_t = settings_key(settings), tuple(names)
-    row = memory().get(key, arch, names_t)
-    if row is None:
-        row = next(explorer.score_rows(settings.setup, [arch], names))
-        memory().put(key, names_t, row)
+def stored_rows(settings: Settings, archs: list[str], names: list[str] | tuple[str, ...]) -> list[dict]:
+    """The rows of `archs` that the store has with every proxy of `names`, with their sizes."""
+    setup, kept = settings.setup, store()
+    return [{**row, **explorer.benchmark_size(setup, arch)} for arch in archs
+            if (row := kept.row(setup, arch, names)) is not None]
+
+
+def cell_scores(settings: Settings, arch: str, names: list[str] | tuple[str, ...]) -> tuple[dict, dict, float]:
+    """(scores, errors, seconds) of one cell with the given proxies, from the store or computed
+    here and kept (for the headline scores of the teaching networks: a tenth of a second)."""
+    row = explorer.score_row(settings.setup, arch, list(names), store=store())
     return {n: float(row[n]) for n in names}, dict(row["errors"]), float(row["seconds"])
+
+
+def cell_entries(settings: Settings, arch: str, names: list[str]) -> tuple[dict, dict, float, list[str]]:
+    """What the store has of one cell so far: (scores, errors, seconds, proxies still missing)."""
+    scores, errors, seconds, missing = {}, {}, 0.0, []
+    for name in names:
+        entry = store().get(settings.setup, arch, name)
+        if entry is None:
+            missing.append(name)
+            continue
+        scores[name], seconds = entry.value, seconds + entry.seconds
+        if entry.error:
+            errors[name] = entry.error
+    return scores, errors, seconds, missing
+
+
+class AnyRun:
+    """Several runs seen as one by `live_fragment`: active while any of them is."""
+
+    def __init__(self, *runs: Run | None) -> None:
+        self.runs = [run for run in runs if run is not None]
+
+    @property
+    def active(self) -> bool:
+        return any(run.active for run in self.runs)
 
 
 def reference_archs(settings: Settings, size: int) -> list[str]:
@@ -82,19 +109,38 @@ def reference_archs(settings: Settings, size: int) -> list[str]:
     return explorer.sample_architectures(settings.space, size, settings.seed)
 
 
-def _scoring_states(settings: Settings, archs: list[str], groups: list[list[str]], store: ScoreMemory):
-    """Score what the memory lacks, group after group; a state = (Setup key, proxy names, row),
-    kept by the run's `on_state` (so a row finished after Stop is not kept)."""
-    key, setup = settings_key(settings), settings.setup
+class _Stopped(Exception):
+    """Raised at a checkpoint of a run that was stopped: the cell in progress is dropped."""
+
+
+def _scoring_states(settings: Settings, archs: list[str], groups: list[list[str]], holder: dict):
+    """Score what the store lacks, group after group, one proxy at a time behind the
+    foreground gate; a state = a row, kept by the run's `on_state` (so a row finished after
+    Stop is not kept)."""
+    setup, kept, gate = settings.setup, store(), foreground()
+
+    def checkpoint() -> None:
+        gate.checkpoint()
+        run = holder.get("run")
+        if run is not None and not run.active:
+            raise _Stopped
+
     for names in groups:
-        names_t = tuple(names)
-        missing = [a for a in archs if store.get(key, a, names_t) is None]
-        for row in explorer.score_rows(setup, missing, names):
-            yield key, names_t, row
+        for arch in archs:
+            if kept.row(setup, arch, names) is None:
+                yield names, explorer.score_row(setup, arch, names, store=kept, checkpoint=checkpoint, keep=False)
+
+
+def _start(settings: Settings, states, name: str, holder: dict) -> Run:
+    """A run of `_scoring_states` whose published rows go into the store."""
+    setup, kept = settings.setup, store()
+    run = Run(states, name=name, on_state=lambda state: kept.put_row(setup, state[1], state[0]))
+    holder["run"] = run
+    return run
 
 
 def ensure_scoring(settings: Settings, archs: list[str], groups: list[list[str]], key: str) -> Run | None:
-    """The worker scoring `archs` with each group of proxies (started unless the memory has
+    """The worker scoring `archs` with each group of proxies (started unless the store has
     them all, or the user stopped this very job); None when nothing needs to run."""
     job = (settings_key(settings), hash(tuple(archs)), tuple(tuple(g) for g in groups))
     run = current_run(f"{key}_run")
@@ -102,14 +148,33 @@ def ensure_scoring(settings: Settings, archs: list[str], groups: list[list[str]]
         return run
     if run is not None:
         run.stop()
-    store = memory()
-    complete = all(len(store.rows(job[0], archs, tuple(g))) == len(archs) for g in groups)
+    complete = all(len(stored_rows(settings, archs, g)) == len(archs) for g in groups)
     if complete or st.session_state.get(f"{key}_stopped") == job:
         st.session_state.pop(f"{key}_run", None)
         st.session_state[f"{key}_job"] = job if complete else None
         return None
-    run = Run(_scoring_states(settings, archs, groups, store), name=key, on_state=lambda state: store.put(*state))
+    holder: dict = {}
+    run = _start(settings, _scoring_states(settings, archs, groups, holder), key, holder)
     st.session_state[f"{key}_run"], st.session_state[f"{key}_job"] = run, job
+    return run
+
+
+def ensure_cell_scoring(settings: Settings, arch: str, names: list[str], key: str) -> Run | None:
+    """A worker scoring the current cell's proxies that the store lacks, as the user's request
+    (background work waits meanwhile); None when the store has them all."""
+    job = (settings_key(settings), arch, tuple(names))
+    run = current_run(f"{key}_run")
+    if st.session_state.get(f"{key}_job") == job and run is not None:
+        return run
+    if run is not None:
+        run.stop()
+    st.session_state.pop(f"{key}_run", None)
+    st.session_state[f"{key}_job"] = job
+    if store().row(settings.setup, arch, names) is not None:
+        return None
+    rows = explorer.score_rows(settings.setup, [arch], names, store=store())
+    run = Run(in_foreground(foreground(), ((names, row) for row in rows)), name=key)
+    st.session_state[f"{key}_run"] = run
     return run
 
 
@@ -124,16 +189,24 @@ def _resume(key: str) -> None:
     st.session_state.pop(f"{key}_stopped", None)
 
 
+def redraw_due(shown: int, now: int, total: int) -> bool:
+    """Whether a page that shows `shown` scored cells should redraw with `now`: first as soon
+    as 3 are in (a first view within seconds), then each time the count doubles, and at
+    least every fifth of the set."""
+    if shown < 3:
+        return now >= 3
+    return now >= min(2 * shown, shown + max(10, total // 5))
+
+
 def scoring_panel(settings: Settings, archs: list[str], names: list[str], key: str) -> tuple[pd.DataFrame, bool]:
     """Progress bar with Stop / Resume for scoring `archs` with `names` in the engine's worker
     (the rest of the page redraws as a fifth of the cells come in, and at the end). Returns
     the scores so far and whether they are complete."""
     run = ensure_scoring(settings, archs, [names], key)
-    names_t, settings_k = tuple(names), settings_key(settings)
-    shown = len(memory().rows(settings_k, archs, names_t))
+    shown = len(stored_rows(settings, archs, names))
 
     def panel() -> None:
-        now = len(memory().rows(settings_k, archs, names_t))
+        now = len(stored_rows(settings, archs, names))
         if now < len(archs):
             if run is not None and run.active:
                 st.progress(now / len(archs), text=f"Scoring {now} of {len(archs)} architectures "
@@ -145,11 +218,11 @@ def scoring_panel(settings: Settings, archs: list[str], names: list[str], key: s
                 if st.button("Resume", icon=":material/play_arrow:", key=f"{key}_resume"):
                     _resume(key)
                     st.rerun(scope="app")  # the page starts the worker again
-        if run is not None and run.active and now - shown >= max(10, len(archs) // 5):
+        if run is not None and run.active and redraw_due(shown, now, len(archs)):
             st.rerun(scope="app")  # the page's views catch up with the scores
 
     live_fragment(panel, run, key=key)
-    table = _table(memory().rows(settings_k, archs, names_t), names)
+    table = _table(stored_rows(settings, archs, names), names)
     return table, len(table) == len(archs)
 
 
@@ -161,11 +234,12 @@ def reference_table(settings: Settings, size: int, groups: list[list[str]]) -> t
     run = ensure_scoring(settings, archs, groups, "cd_ref")
     table, complete = pd.DataFrame({"arch": archs}), size
     for names in groups:
-        part = _table(memory().rows(settings_key(settings), archs, tuple(names)), names)
+        part = _table(stored_rows(settings, archs, names), names)
         complete = min(complete, len(part))
         table = table.merge(part[["arch", *names]], on="arch", how="left")
     return table, complete, run
 
 
-__all__ = ["SIZE_COLUMNS", "ScoreMemory", "cell_scores", "ensure_scoring", "memory", "proxy_groups",
-           "reference_archs", "reference_table", "scoring_panel", "settings_key"]
+__all__ = ["AnyRun", "HEADLINE", "SIZE_COLUMNS", "cell_entries", "cell_scores", "ensure_cell_scoring", "ensure_scoring", "foreground",
+           "proxy_groups", "redraw_due", "reference_archs", "reference_table", "scoring_panel", "settings_key",
+           "store", "stored_rows"]
