@@ -1,7 +1,7 @@
 """swap-explorer — the Streamlit entry point: page router and the shared sidebar."""
 import streamlit as st
 
-from ui import settings as shared
+from ui import presenter, scoring, settings as shared
 
 st.set_page_config(page_title="swap-explorer", page_icon=":material/hub:", layout="wide")
 
@@ -16,9 +16,13 @@ pages = [
     st.Page("app_pages/oneshot_darts.py", title="DARTS & perturbation", icon=":material/call_split:"),
     st.Page("app_pages/oneshot_smash.py", title="SMASH (one-shot)", icon=":material/auto_awesome:"),
 ]
-page = st.navigation(pages)
+page = st.navigation(pages, position="top" if presenter.active() else "sidebar")  # presenter: no sidebar
 shared.shell()
+presenter.sidebar_toggle()
+presenter.keep_in_url()
+presenter.apply()
 try:
-    page.run()
+    with scoring.foreground().request():  # background scoring waits while a page is drawn
+        page.run()
 finally:
     shared.end_of_run()

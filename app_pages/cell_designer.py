@@ -4,10 +4,9 @@ import random
 
 import streamlit as st
 
-from swap_core import explorer
+from swap_core import explorer, prepare
 from swap_core.proxies import get_proxy
-from ui import cached, scoring, train_panel
-from ui.figures import cell_figures
+from ui import cached, cell_click, scoring, train_panel
 from ui.live import live_fragment
 from ui.settings import current, escape_markdown, set_arch
 
@@ -16,9 +15,7 @@ space = settings.space
 arch = space.from_str(settings.arch)
 
 st.title("Cell Designer")
-st.caption("A cell is a small graph of operations that the network repeats. Change an operation and watch "
-           "the network's size, its benchmark accuracy and every training-free proxy score move — without "
-           "training anything.")
+st.caption("Change an operation and watch size, accuracy and every proxy score move — without training.")
 
 
 def _rng() -> random.Random:
@@ -48,7 +45,7 @@ def _paste() -> None:
 
 
 named = explorer.named_architectures(settings.space_name, settings.dataset)
-tools = st.columns([1, 1, 3, 4], vertical_alignment="bottom")
+tools = st.columns([1.4, 1.4, 3, 3.6], vertical_alignment="bottom")  # room for "Random", "Mutate" at 1366 px
 tools[0].button("Random", icon=":material/casino:", width="stretch",
                 on_click=lambda: set_arch(space.sample(_rng()).to_str()))
 tools[1].button("Mutate", icon=":material/shuffle:", width="stretch",
@@ -61,8 +58,7 @@ if st.session_state.get("cd_paste_error"):
 
 left, right = st.columns([5, 4])
 with left:
-    for title, figure in cell_figures(space.graph(arch), list(space.ops)):
-        st.plotly_chart(figure, width="stretch", key=f"cd_fig_{title}")
+    cell_click.drawing(space, settings.arch)
     st.code(settings.arch, language=None, wrap_lines=True)
     with st.expander("Edit the cell", expanded=True, icon=":material/edit:"):
         slots = space.edit_slots(arch)
@@ -94,37 +90,48 @@ with right:
     controls = st.columns(2)
     include_slow = controls[0].toggle("Include NTK proxies", key="cd_slow",
                                       help=f"{', '.join(slow)}: one backward pass per image, seconds per cell on a CPU")
-    ref_size = controls[1].select_slider("Rank among random cells", [20, 50, 100, 200, 500], value=50, key="cd_ref_size")
+    ref_size = controls[1].select_slider("Rank among random cells", [20, 50, 100, 200, 500],
+                                         value=prepare.REFERENCE_SIZE, key="cd_ref_size")
     names = fast + (slow if include_slow else [])
-    with st.spinner("Scoring this cell…"):
-        scores, errors, seconds = scoring.cell_scores(settings, settings.arch, names)
-    errors.update({n: "off: switch on 'Include NTK proxies'" for n in slow if not include_slow})
+    # The headline first (a tenth of a second on the teaching networks), the other proxies in
+    # the engine's worker as the user's request, the reference sample in the background.
+    headline_scores, _, _ = scoring.cell_scores(settings, settings.arch, scoring.HEADLINE)
     headline = st.columns(3)
-    for column, name in zip(headline, ("swap", "reg_swap", "naswot")):
-        value = scores.get(name, float("nan"))
+    for column, name in zip(headline, scoring.HEADLINE):
+        value = headline_scores.get(name, float("nan"))
         column.metric(get_proxy(name).display_name, f"{value:,.1f}", help=get_proxy(name).description)
+    cell_run = scoring.ensure_cell_scoring(settings, settings.arch, names, "cd_cell")
+    if cell_run is not None:  # what is above is already on the screen; the table usually follows
+        cell_run.wait(1.0)    # at once (a third of a second), else the fragment draws it as it comes
     groups = [fast] + ([slow] if include_slow else [])
     reference, done, reference_run = scoring.reference_table(settings, ref_size, groups)
 
     def score_table() -> None:
+        scores, errors, seconds, missing = scoring.cell_entries(settings, settings.arch, names)
+        errors.update({n: "off: switch on 'Include NTK proxies'" for n in slow if not include_slow})
+        errors.update({n: "scoring…" for n in missing})
         reference, done, _ = scoring.reference_table(settings, ref_size, groups)
         table = explorer.proxy_table(scores, errors, reference, fast + slow)
         st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3,
+                     column_order=["name", "score", "rank", "beats %", "better", "note"],  # fits a laptop's column
                      column_config={"score": st.column_config.NumberColumn(format="%.4g"),
                                     "beats %": st.column_config.ProgressColumn(
-                                        min_value=0, max_value=100, format="%.0f%%",
-                                        help="share of the random cells this cell beats")})
-        st.caption(f"Scored on {settings.batch_size} images in {seconds:.2f} s ({settings.device}); "
-                   f"rank 1 = best among this cell and the {done} of {ref_size} random {space.title} cells "
-                   f"scored so far (seed {settings.seed}).")
+                                        min_value=0, max_value=100, format="%.0f%%", width="small",
+                                        help="share of the random cells this cell beats")}, placeholder="—")
+        if missing:
+            st.caption(f"Scoring this cell's other proxies: {len(names) - len(missing)} of {len(names)} in.")
+        else:
+            st.caption(f"Scored on {settings.batch_size} images in {seconds:.2f} s ({settings.device}); "
+                       f"rank 1 = best among this cell and the {done} of {ref_size} random {space.title} cells "
+                       f"scored so far (seed {settings.seed}).")
         if done < ref_size:
             st.progress(done / ref_size, text=f"Scoring random cells to rank against, in the background: "
                                               f"{done} of {ref_size}")
         st.download_button("Download scores (CSV)", table.to_csv(index=False), "cell_scores.csv", "text/csv",
                            icon=":material/download:", key="cd_download")
 
-    live_fragment(score_table, reference_run, key="cd_ref_fragment")
+    live_fragment(score_table, scoring.AnyRun(cell_run, reference_run), key="cd_ref_fragment")
 
 with st.expander("Train this cell", icon=":material/model_training:"):
-    train_panel.train_panel(settings, (get_proxy("swap").display_name, scores.get("swap", float("nan"))),
+    train_panel.train_panel(settings, (get_proxy("swap").display_name, headline_scores.get("swap", float("nan"))),
                             None if accuracy is None else accuracy.value)

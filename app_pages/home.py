@@ -28,16 +28,16 @@ with left:
     st.dataframe(
         pd.DataFrame({"space": [s.name for s in spaces], "title": [s.title for s in spaces],
                       "presets": [", ".join(s.presets) for s in spaces]}),
-        hide_index=True,
+        hide_index=True, placeholder="—",
     )
 with right:
     st.subheader("Proxies")
     infos = [get_proxy(name) for name in list_proxies()]
     st.dataframe(
-        pd.DataFrame({"proxy": [i.name for i in infos], "what": [i.description for i in infos],
-                      "paper": [f"{i.paper} {i.year or ''}" for i in infos],
-                      "higher is better": [i.higher_is_better for i in infos]}),
-        hide_index=True,
+        pd.DataFrame({"proxy": [i.name for i in infos], "paper": [f"{i.paper} {i.year or ''}" for i in infos],
+                      "higher is better": [i.higher_is_better for i in infos],
+                      "what": [i.description for i in infos]}),  # the long text last: every column in view
+        hide_index=True, placeholder="—", column_config={"paper": st.column_config.TextColumn(width="medium")},
     )
 
 st.subheader("Data")
@@ -47,6 +47,10 @@ found = sum(r["present"] for r in records)
 st.write(f"{found} of {len(records)} data files found.")
 sources = [name for name, ok in data.available_sources().items() if ok]
 st.write(f"Input images come from **{sources[0]}** (available: {', '.join(sources)}).")
-st.dataframe(pd.DataFrame(records), hide_index=True)
+st.dataframe(pd.DataFrame(records), hide_index=True, placeholder="—",
+             column_order=["file", "present", "what", "path", "how_to_get", "source"],  # fits a laptop
+             column_config={"what": st.column_config.TextColumn(width="medium"),
+                            "path": st.column_config.TextColumn(width="small"),
+                            "how_to_get": st.column_config.TextColumn(width="medium")})
 if found < len(records):
     st.info("Missing files: run `python -m swap_core fetch-data` (needs internet) to download them.")

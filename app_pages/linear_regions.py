@@ -4,15 +4,16 @@ for the current cell. All numbers come from `swap_core.regions`."""
 import pandas as pd
 import streamlit as st
 
-from swap_core import regions
+from swap_core import regions, slice_window
 from swap_core.data import Batch
 from ui import cached, region_cache, region_figures as figures
+from ui.presenter import helper
 from ui.settings import Settings, current
 
 VIEWS = ["Toy network on 2-D inputs", "Slice of image space (current cell)"]
 INIT_LABELS = {"pytorch": "PyTorch default", "kaiming": "Kaiming/He normal, zero bias",
                "gaussian": "Gaussian N(0, 1)", "orthogonal": "Orthogonal"}
-WINDOWS = {"whole plane": (-0.25, 1.25), **{f"x0 ± {h:g}": (-h, h) for h in (0.1, 0.01, 1e-3, 1e-4)}}
+WHOLE = "whole plane"  # (−0.25, 1.25): the three images and around them; else x0 ± h
 TOY_TEXT = (
     "Every hidden ReLU unit is either **on** (passes its input) or **off** (outputs 0). The list of "
     "on/off states of all units is the input's *activation pattern*. Inputs that share a pattern form a "
@@ -43,7 +44,9 @@ def download(label: str, frame: pd.DataFrame, name: str, key: str, column) -> No
 
 
 def toy_view() -> None:
-    st.markdown(TOY_TEXT)
+    st.markdown("Each colour is one **linear region**: inputs where the same ReLU units are on.")
+    with st.expander("What is a linear region, and why count them? (for students)", icon=":material/school:"):
+        st.markdown(TOY_TEXT)
     top, bottom = st.columns(4), st.columns(4)
     depth = top[0].slider("Hidden layers (depth)", 1, 8, 2, key="lr_depth")
     width = top[1].slider("Units per layer (width)", 1, 64, 8, key="lr_width")
@@ -74,8 +77,15 @@ def toy_view() -> None:
     download("Toy settings and count (CSV)", settings, "toy_settings.csv", "lr_toy_settings_csv", cols[1])
 
 
-def slice_controls(batch: Batch) -> tuple[tuple[int, int, int], int, str]:
-    """The three image indices (default 0, 1, 2), the grid resolution and the window."""
+def window_options(readable: float) -> list:
+    """"whole plane", then x0 ± h from 1 down to a hundredth of the readable h: narrower
+    windows hold only one or two regions."""
+    return [WHOLE, *[h for h in slice_window.HALF_WIDTHS if h >= readable / 100 - 1e-15]]
+
+
+def slice_controls(settings: Settings, batch: Batch) -> tuple[tuple[int, int, int], int, tuple[float, float]]:
+    """The three image indices (default 0, 1, 2), the grid resolution and the window's span
+    (default: the widest where regions read as patches, measured for this cell and images)."""
     last = len(batch) - 1
     for k in range(3):  # a smaller sidebar batch must not leave an index out of range
         if st.session_state.get(f"lr_image{k}", last + 1) > last:
@@ -85,10 +95,21 @@ def slice_controls(batch: Batch) -> tuple[tuple[int, int, int], int, str]:
     resolution = cols[3].slider("Grid points per side", 25, 97, 31, step=6, key="lr_resolution",
                                 help="Runs one forward pass per point: about 1 s for 31×31 on a laptop "
                                      "CPU with the teaching preset.")
-    window = st.segmented_control("Window", list(WINDOWS), default="whole plane", key="lr_window",
-                                  help="The whole plane holds the three images; smaller windows zoom in "
-                                       "around x0.") or "whole plane"
-    return indices, resolution, window
+    if len(set(indices)) < 3:
+        return indices, resolution, (-0.25, 1.25)
+    with st.spinner("Finding the window where regions show…"):
+        readable = region_cache.readable_window(settings, indices).half_width
+    options = window_options(readable)
+    cell = (settings.setup.key, settings.arch, indices)
+    if st.session_state.get("lr_window_for") != cell or st.session_state.get(
+            "lr_window") not in options:  # a new cell or images: open where regions read as regions
+        st.session_state["lr_window"], st.session_state["lr_window_for"] = readable, cell
+    window = st.select_slider("Window", options, key="lr_window",
+                              format_func=lambda h: h if h == WHOLE else f"x0 ± {h:.2g}",
+                              help=f"The whole plane holds the three images; smaller windows zoom in around x0. "
+                                   f"Opens at x0 ± {readable:.2g}, the widest window where this cell's regions "
+                                   f"span many grid points (measured on a 13×13 probe).")
+    return indices, resolution, (-0.25, 1.25) if window == WHOLE else (-window, window)
 
 
 def slice_downloads(settings: Settings, result: regions.SliceRegions, indices: tuple[int, int, int],
@@ -106,17 +127,18 @@ def slice_downloads(settings: Settings, result: regions.SliceRegions, indices: t
 
 
 def slice_view() -> None:
-    st.markdown(SLICE_TEXT)
+    st.markdown("A flat slice of image space through three images: a new colour is a new linear region.")
+    with st.expander("How is the slice made? (for students)", icon=":material/school:"):
+        st.markdown(SLICE_TEXT)
     settings = current()
     batch = cached.batch(settings)
     st.caption(f"Network: {settings.space.title}, preset **{settings.preset}**, cell `{settings.arch}`. "
                f"Images: {batch.description}.")
-    indices, resolution, window = slice_controls(batch)
+    indices, resolution, span = slice_controls(settings, batch)
     if len(set(indices)) < 3:
         st.warning("Pick three different images: two equal images span no plane"
                    + (" (raise the sidebar's batch size to 3 or more)." if len(batch) < 3 else "."))
         return
-    span = WINDOWS[window]
     corners = {"x0": (0.0, 0.0), "x1": (1.0, 0.0), "x2": (0.0, 1.0)}
     markers = {n: p for n, p in corners.items() if all(span[0] <= v <= span[1] for v in p)}
     result = region_cache.image_slice(settings, indices, resolution, span)
@@ -130,10 +152,10 @@ def slice_view() -> None:
     metrics[2].metric("ReLU units per image", f"{result.units:,}")
     if result.count == result.labels.size:
         st.info("Every grid point lies in its own region: regions are smaller than a grid step, so the true "
-                "count is higher. Zoom in with a smaller window around x0 to see regions as patches.")
+                "count is higher. Move the window towards x0 to see regions as patches.")
     if not result.exact:
-        st.caption("Patterns were compared by 128-bit digests (a collision is astronomically unlikely) to keep "
-                   "memory bounded for this large network.")
+        helper("Patterns were compared by 128-bit digests (a collision is astronomically unlikely) to keep "
+               "memory bounded for this large network.")
     colour = st.segmented_control("Colour by", ["Region", "Units flipped vs x0"], default="Region",
                                   key="lr_colour") or "Region"
     if colour == "Region":  # boundaries would cover the map unless regions span several pixels

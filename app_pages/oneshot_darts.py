@@ -11,12 +11,12 @@ from swap_core.oneshot import darts
 from ui import darts_panel as panel
 from ui.figures import cell_figures
 from ui.live import live_fragment, run_buttons
+from ui.presenter import helper
 from ui.settings import current, escape_markdown, page_intro, require_space, set_arch
 
 settings = current()
 page_intro("DARTS & perturbation",
-           "Differentiable NAS on NAS-Bench-201 with a small supernet: watch α move (and skip-connect grow), then "
-           "compare the cell DARTS' magnitude rule picks with the one perturbation-based selection picks.",
+           "Train a small DARTS supernet live, then compare the cells that α's magnitude and perturbation pick.",
            "How do DARTS and perturbation-based selection work?", panel.EXPLAIN)
 require_space(settings, "nb201", "This page trains a NAS-Bench-201 supernet")
 
@@ -26,12 +26,15 @@ defaults = darts.DartsConfig()
 st.session_state.setdefault("od_epochs", defaults.epochs)
 st.session_state.setdefault("od_images", defaults.n_train)
 st.session_state.setdefault("od_seed", 0)
+st.caption(f"This page trains its own supernet (C = {defaults.channels}, {defaults.input_size}-pixel images, batch "
+           f"{defaults.batch_size}): the sidebar's network size, batch size and seed do not apply; its images do.")
 columns = st.columns([2, 2, 2, 3, 2, 2, 2], vertical_alignment="bottom")
 epochs = columns[0].number_input("Epochs", 1, 100, key="od_epochs", disabled=running)
 images = columns[1].select_slider("Images (train = validation)", [64, 128, 256, 640, 1280], key="od_images",
                                   disabled=running, help="CIFAR-10 training images for the weight step, and as "
                                                          "many others for the α step and selection (16×16)")
-seed = columns[2].number_input("Seed", 0, 2**31 - 1, key="od_seed", disabled=running)
+seed = columns[2].number_input("Training seed", 0, 2**31 - 1, key="od_seed", disabled=running,
+                              help="the supernet's weights, batches and edge order (`--seeds`); not the sidebar's seed")
 mode = columns[3].segmented_control("α", list(panel.ALPHA_MODES), default=list(panel.ALPHA_MODES)[0], key="od_alpha",
                                     disabled=running, help="uniform: α stays at zero, only the weights train "
                                                            "(perturbation selection still works)")
@@ -90,9 +93,9 @@ selection_run, selection = panel.current_selection(run)
 selecting = selection_run is not None and selection_run.active
 if trace is not None and trace.trained:
     st.subheader("Choose the cells")
-    st.caption("Magnitude: argmax α per edge (instant). Perturbation: on each edge in turn remove each op, keep the "
-               "one whose removal hurts the validation accuracy most, fine-tune, next edge (30 validation passes, "
-               "on a copy of the supernet).")
+    helper("Magnitude: argmax α per edge (instant). Perturbation: on each edge in turn remove each op, keep the "
+           "one whose removal hurts the validation accuracy most, fine-tune, next edge (30 validation passes, "
+           "on a copy of the supernet).")
     buttons = st.columns([3, 2, 5], vertical_alignment="bottom")
     buttons[0].button("Choose the cells", icon=":material/call_split:", type="primary", key="od_choose",
                       width="stretch", disabled=selecting, on_click=panel.start_selection, args=(trace,))
@@ -118,7 +121,7 @@ def draw_perturbation() -> None:
     if len(table):
         st.caption("Validation accuracy (%) of the supernet with each op removed from the edge; the kept op is the "
                    "one whose removal hurts most. Edges are decided in this (seeded, random) order.")
-        st.dataframe(table, hide_index=True, key="od_decisions")
+        st.dataframe(table, hide_index=True, key="od_decisions", placeholder="—")
 
 
 if selection is not None:

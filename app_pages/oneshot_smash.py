@@ -12,16 +12,26 @@ from ui.settings import current, escape_markdown, page_intro, require_space, set
 
 settings = current()
 page_intro("SMASH: one-shot ranking with a hypernetwork",
-           "One network learns to generate the weights of every NAS-Bench-201 cell; each cell is then ranked by its "
-           "validation accuracy with those weights — no training of its own.", "What does SMASH do?", panel.EXPLAIN)
+           "One network learns to generate every cell's weights; cells are ranked by their accuracy with them.",
+           "What does SMASH do?", panel.EXPLAIN)
 require_space(settings, "nb201", "SMASH here generates NAS-Bench-201 cells")
+st.caption(f"The hypernetwork has its own size (C = {DEFAULTS['channels']}, {DEFAULTS['input_size']}-pixel images, "
+           f"batch {DEFAULTS['batch_size']}): the sidebar's network, batch and seed set only the SWAP-Score beside it.")
 run, trace = panel.current()
 active = run is not None and run.active
+
+
+def _score_now_button(trace: panel.SmashTrace) -> None:
+    st.button("Score the cells now", icon=":material/leaderboard:", key="sm_score_now", on_click=panel.score_now,
+              args=(trace,), width="stretch", help="end the training here and rank the cells with the weights reached")
+
+
 columns = st.columns([3, 3, 3, 2, 2, 2], vertical_alignment="bottom")
 steps = columns[0].number_input("Training steps", 1, 20_000, DEFAULTS["steps"], step=100, key="sm_steps",
                                 disabled=active)
 n_archs = columns[1].number_input("Architectures to rank", 3, 1000, 100, key="sm_archs", disabled=active)
-seed = columns[2].number_input("Seed", 0, 2**31 - 1, 0, key="sm_seed", disabled=active)
+seed = columns[2].number_input("SMASH seed", 0, 2**31 - 1, 0, key="sm_seed", disabled=active,
+                              help="the hypernetwork's weights, its batches and the cells ranked (`--seed`)")
 columns[3].button("Start", icon=":material/play_arrow:", type="primary", key="sm_start", on_click=panel.start,
                   args=(settings, int(steps), int(n_archs), int(seed)), width="stretch", disabled=active)
 if not active:  # while it runs, Pause and Stop sit in the live section below: a click redraws only that
@@ -32,9 +42,9 @@ threads = torch.get_num_threads()  # the server's, fixed when it started
 st.caption(f"Runs here with this server's {threads} torch thread{'s' if threads > 1 else ''} (the ranking can change "
            "with the thread count). The same run from the command line:")
 st.code(panel.command_line(int(n_archs), int(steps), int(seed)), language="bash", wrap_lines=True)
-if trace is not None and trace.rankable:
-    st.button("Rank the cells with the weights reached", icon=":material/leaderboard:", key="sm_rank",
-              on_click=panel.rank, args=(trace,))
+if trace is not None and trace.rankable and not active:
+    with st.columns([2, 5])[0]:
+        _score_now_button(trace)
 
 
 def draw() -> None:
@@ -44,7 +54,11 @@ def draw() -> None:
         return
     curve, last = panel.curve_frame(trace), (trace.history or [None])[-1]
     if run.active:
-        run_buttons(run, "sm", columns=st.columns([1, 1, 4])[:2])
+        buttons = st.columns([2, 2, 3, 3])
+        run_buttons(run, "sm", columns=buttons[:2])
+        if trace.rankable:
+            with buttons[2]:
+                _score_now_button(trace)
     numbers = st.columns(4)
     numbers[0].metric("Status", run.status)
     numbers[1].metric("Step", f"{len(curve)} of {trace.steps}")

@@ -11,9 +11,10 @@ from ui.live import live_fragment
 from ui.settings import current, escape_markdown, page_intro, set_arch
 
 settings = current()
-page_intro("Search", "Let an algorithm look for a good cell with a training-free objective, and watch it: the best "
-           "cell so far, its score and its benchmark accuracy, and the population it keeps — then compare searches.",
-           "How does a search work?", panel.EXPLAIN)
+page_intro("Search", "Let an algorithm look for a good cell with a training-free score, and watch it live.",
+           "How does a search work?", "The page shows the best cell so far, its score and its benchmark accuracy, "
+           "and the population the algorithm keeps — then compares searches.\n\n" + panel.EXPLAIN)
+button_row = st.container()  # Start/Pause/Stop above the options: in view on a laptop screen
 
 pending = st.session_state.pop("se_start_pending", False)
 run = search_run.current_run()
@@ -30,7 +31,9 @@ with budget_column:
     evaluations = st.number_input("Budget (evaluations)", 5, 5000, step=10, key="se_evaluations", disabled=locked,
                                   help="the algorithm's main cost: proxy evaluations (REA: 'training' lookups); "
                                        "AREA and HNAS add their own number of lookups")
-    seed = st.number_input("Search seed", 0, 2**31 - 1, key="se_seed", disabled=locked)
+    seed = st.number_input("Search seed", 0, 2**31 - 1, key="se_seed", disabled=locked,
+                           help="the algorithm's random choices, as `--seeds` of the command line; the networks' "
+                                "weights follow the sidebar's seed")
     repeats = st.number_input("Runs (seeds seed, seed + 1, …)", 1, 20, key="se_repeats", disabled=locked,
                               help="run the same search with several seeds, one after the other, to compare")
     sidebar_batch = st.toggle(f"Score at the sidebar's batch ({settings.batch_size})", key="se_sidebar_batch",
@@ -55,7 +58,7 @@ if pending and not needs_truth:
     except ValueError as error:  # e.g. an objective that does not fit this space or batch
         st.error(f"Could not start the search: {escape_markdown(str(error))}")
 
-buttons = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
+buttons = button_row.columns([1, 1, 1, 3], vertical_alignment="bottom")
 buttons[0].button("Start", icon=":material/play_arrow:", type="primary", key="se_start", width="stretch",
                   disabled=bool(run and run.active) or needs_truth,
                   on_click=lambda: st.session_state.__setitem__("se_start_pending", True))

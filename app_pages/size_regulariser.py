@@ -6,7 +6,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from swap_core import lab, size_regulariser as sr
+from swap_core import lab, prepare, size_regulariser as sr
 from swap_core.benchmarks import data_dir
 from swap_core.proxies.swap import DEFAULT_MU, DEFAULT_SIGMA
 from ui import scoring, size_figures as figures
@@ -15,6 +15,8 @@ from ui.settings import current, escape_markdown, set_arch
 
 SIZE_COLUMN = scoring.SIZE_COLUMNS[0]  # the published benchmark network's parameters (M)
 VIEWS = ("SWAP against size", "The picked cell")
+POINT, POINT_FOR = "sr_point", "sr_point_for"  # (μ, log10 σ) and the (space, network) it is for
+HIGHLIGHT = "#FFE8A3"  # top-10 rows in the selected histogram bars
 EXPLAIN = f"""
 **Why raw SWAP favours big networks.** SWAP counts the distinct on/off patterns the ReLU units
 show across a batch. A bigger network has more units, so it can show more patterns — its score
@@ -28,7 +30,9 @@ patterns to win. A huge σ makes f flat and gives plain SWAP back.
 **Here** Θ is the size of the *published benchmark* network of each cell (whose accuracy the
 ground truth gives), whatever network the sidebar scores SWAP with, so μ is a target size of the
 published model. The paper used about μ = {DEFAULT_MU:,.0f} and σ = {DEFAULT_SIGMA:.0e} for
-NAS-Bench-201's benchmark network (73 to 1,532 thousand parameters).
+NAS-Bench-201's benchmark network (73 to 1,532 thousand parameters). The page opens at the μ, σ
+tuned for the sidebar's space and network on *other* random cells under other seeds
+(`size_regulariser.TUNED_POINTS`, README), or on a flat target (≈ plain SWAP) where none is tuned.
 """
 
 
@@ -45,27 +49,45 @@ def rho_grid(swap: tuple, theta: tuple, accuracy: tuple) -> tuple[np.ndarray, np
 
 
 def go_to(mu: float, log_sigma: float) -> None:
-    st.session_state["sr_mu"], st.session_state["sr_log_sigma"] = mu, log_sigma
-    touched()
+    st.session_state[POINT] = (mu, log_sigma)
 
 
-def touched() -> None:
-    """Until μ or σ is moved, they follow the default point of the cells scored so far."""
-    st.session_state["sr_touched"] = True
+def moved() -> None:
+    """The user moved μ or σ: that is the point now, until the user moves it again."""
+    st.session_state[POINT] = (st.session_state["sr_mu"], st.session_state["sr_log_sigma"])
+
+
+def bars_picked() -> None:
+    """Bars selected in the size histogram: their indices (the top-10 highlights their cells)."""
+    points = st.session_state["sr_histogram"].selection.points
+    st.session_state["sr_bars"] = sorted({int(p["point_index"]) for p in points if p.get("curve_number") == 0})
+
+
+def row_picked() -> None:
+    """A top-10 row selected: the histogram marks its bar."""
+    rows = st.session_state["sr_top"].selection.rows
+    st.session_state["sr_top_row"] = rows[0] if rows else None
+
+
+def opening_point(theta) -> tuple[float, float]:
+    """(μ, log10 σ): the user's, else the documented point of this space and network
+    (`size_regulariser.TUNED_POINTS`), fixed when the page first draws and never moved."""
+    key = (settings.space_name, settings.preset)
+    if st.session_state.get(POINT_FOR) != key or POINT not in st.session_state:
+        st.session_state[POINT], st.session_state[POINT_FOR] = sr.default_point(theta, *key), key
+    return st.session_state[POINT]
 
 
 settings = current()
 st.title("Size Regulariser")
-st.caption("Raw SWAP-Score grows with a network's size; the SWAP paper multiplies it by a soft size target. "
-           "Move the target and watch the ranking and its correlation with accuracy change — at once, from "
-           "scores already computed.")
+st.caption("Raw SWAP grows with a network's size; a soft size target corrects it. Move the target, watch ρ change.")
 with st.expander("Why regularise by size? (for students)"):
     st.markdown(EXPLAIN)
 
 choices = lab.arch_set_choices(settings.space_name, settings.dataset)
 if st.session_state.get("sr_set") not in choices:
     st.session_state["sr_set"] = choices[0]
-st.session_state.setdefault("sr_size", 200)
+st.session_state.setdefault("sr_size", prepare.REGULARISER_SIZE)
 pick_set, pick_size = st.columns([3, 1])
 choice = pick_set.selectbox("Architectures", choices, key="sr_set", format_func=lambda c: {
     "sample": f"random {settings.space.title} cells"}.get(c, f"cells of the ground-truth table {c}"))
@@ -80,18 +102,16 @@ if len(table) < 3:
 archs = table["arch"].tolist()
 swap, theta = table["swap"].to_numpy(float), table[SIZE_COLUMN].to_numpy(float) * 1e3
 accuracy = np.array([dict(zip(archset.archs, archset.accuracy))[a] for a in archs])
-low, high, step = sr.mu_range(theta)
-exponents = sr.sigma_exponents(low, high)
-point = sr.default_point(theta) if not st.session_state.get("sr_touched") else (
-    st.session_state["sr_mu"], st.session_state["sr_log_sigma"])  # kept on the sliders as the cells change
-st.session_state["sr_mu"], st.session_state["sr_log_sigma"] = sr.nearest_slider_point(*point, theta)
+point = opening_point(theta)
+low, high, step, exponents = sr.slider_ranges(theta, *point)  # grows with the cells; the point stays
+st.session_state["sr_mu"], st.session_state["sr_log_sigma"] = point
 left, right = st.columns(2)
 mu = left.slider("μ: target size (thousands of parameters)", float(low), float(high), step=float(step),
-                 key="sr_mu", on_change=touched, format="%.0f" if step >= 1 else "%g",
+                 key="sr_mu", on_change=moved, format="%.0f" if step >= 1 else "%g",
                  help="the size of the published benchmark network to aim for")
 left.caption(f"μ = **{mu:,.0f} thousand** parameters = **{mu / 1e3:.3f} M**")
 log_sigma = right.select_slider("σ: width of the target ((thousands of parameters)²)", exponents,
-                                key="sr_log_sigma", on_change=touched, format_func=lambda e: f"{10 ** e:.2g}")
+                                key="sr_log_sigma", on_change=moved, format_func=lambda e: f"{10 ** e:.2g}")
 sigma, width = 10.0 ** log_sigma, 10.0 ** (log_sigma / 2)
 right.caption(f"σ = **{sigma:.3g}**: f falls to e⁻¹ ≈ 0.37 at Θ = μ ± √σ = μ ± **{width:,.0f} thousand** "
               f"({width / 1e3:.3f} M)")
@@ -124,18 +144,30 @@ if has_truth:
     heat.plotly_chart(figures.rho_heatmap(grid, mus, sigmas, mu, sigma, corr["swap"]), width="stretch",
                       key="sr_heatmap")
     heat.caption("Blue: the regulariser ranks better than plain SWAP; red: worse. × marks the sliders' μ, σ.")
-histogram.plotly_chart(figures.size_histogram(theta, mu, sigma, top["params (M)"] * 1e3), width="stretch",
-                       key="sr_histogram")
+edges = sr.size_bins(theta)
+top_bars = sr.bin_of(top["params (M)"].to_numpy(float) * 1e3, edges)
+picked_bars = [b for b in st.session_state.get("sr_bars", []) if 0 <= b < len(edges) - 1]
+top_row = st.session_state.get("sr_top_row")
+marked = [int(top_bars[top_row])] if top_row is not None and top_row < len(top) else []
+histogram.plotly_chart(figures.size_histogram(theta, mu, sigma, top["params (M)"] * 1e3, edges,
+                                              [*picked_bars, *marked]),
+                       width="stretch", key="sr_histogram", on_select=bars_picked, selection_mode=("points", "box"))
+histogram.caption("Click or drag over bars to light up their cells in the top-10; pick a top-10 row to light up "
+                  "its bar.")
 
 table_column, view_column = st.columns([3, 2])
 with table_column:
     st.subheader("Top 10 by regularised SWAP")
-    st.dataframe(top.drop(columns="arch").assign(arch=top["arch"]), hide_index=True, width="stretch",
+    in_picked = np.isin(top_bars, picked_bars)
+    shown = top.drop(columns="arch").assign(arch=top["arch"])
+    st.dataframe(shown.style.apply(lambda row: [f"background-color: {HIGHLIGHT}" if in_picked[row.name] else ""]
+                                   * len(row), axis=1),
+                 hide_index=True, width="stretch", key="sr_top", on_select=row_picked, selection_mode="single-row",
                  column_config={"params (M)": st.column_config.NumberColumn(format="%.3f"),
                                 "size factor": st.column_config.NumberColumn(format="%.3f"),
                                 "SWAP": st.column_config.NumberColumn(format="%.0f"),
                                 "regularised SWAP": st.column_config.NumberColumn(format="%.0f"),
-                                "accuracy": st.column_config.NumberColumn(format="%.2f")})
+                                "accuracy": st.column_config.NumberColumn(format="%.2f")}, placeholder="—")
     st.download_button("Download the regularised ranking (CSV)", ranked.to_csv(index=False),
                        "regularised_swap_ranking.csv", "text/csv", icon=":material/download:", key="sr_download")
     labels = {arch: f"#{rank} · {params:.3f} M · rank {plain} by plain SWAP" for arch, rank, params, plain

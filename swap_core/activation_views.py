@@ -189,6 +189,16 @@ def group_identical_rows(matrix: np.ndarray) -> np.ndarray:
     return np.lexsort(matrix.T[::-1])
 
 
+def first_copy(matrix: np.ndarray) -> np.ndarray:
+    """For each row of a 2-D array, the index of the first row equal to it (itself when it
+    is the first of its kind): the small example marks row r as "same as row k" where
+    first_copy[r] = k < r, so the distinct count is the number of rows with first_copy[r] = r."""
+    if matrix.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    _values, first, inverse = np.unique(matrix, axis=0, return_index=True, return_inverse=True)
+    return first[inverse.reshape(-1)].astype(np.int64)
+
+
 def naswot_logdet(kernel: np.ndarray | Tensor) -> float:
     """log|det K_H| as the NASWOT proxy scores it (float64 `slogdet`, sign dropped)."""
     _sign, logabsdet = torch.linalg.slogdet(torch.as_tensor(kernel, dtype=torch.float64))
@@ -280,7 +290,7 @@ def saturation_vs_resolution(model: nn.Module, images_at: Callable[[int], Tensor
 
 __all__ = [
     "INITS", "RESOLUTIONS", "SATURATION_COLUMNS", "ActivationMatrix", "KernelView",
-    "activation_matrix", "batch_sizes", "build_network", "count_standard", "distinct_count",
+    "activation_matrix", "batch_sizes", "first_copy", "build_network", "count_standard", "distinct_count",
     "group_identical_rows", "layer_table", "naswot_logdet", "naswot_view", "relu_units",
     "sample_wise_bound", "saturation_point", "saturation_vs_batch", "saturation_vs_resolution", "unpack_sample_bits",
 ]

@@ -18,6 +18,9 @@ which shares forward/backward passes between proxies.
 one second on a CPU with the teaching network): the scores of every fast proxy (those
 without per-sample passes) on the sidebar's batch, the network's size and its benchmark
 accuracy and rank, for a chain of random one-op mutations; it prints the ratio to 1 s.
+
+`bench --lecture` (`lecture_bench.py`) measures issue 18's live budgets through the real app in
+Chromium, and reuses `run_live_bench` for the Search page's rate.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m swap_core score | correlate | search | bench | fetch-data | list`.
+"""Command line: `python -m swap_core score | prepare | correlate | search | bench | fetch-data | list`.
 
 Output files are CSV (or JSON) keyed by the architecture string in column `arch`.
 """
@@ -24,7 +24,10 @@ from .oneshot.command import add_oneshot_parser
 from .search.command import add_search_parser
 from .cli_helpers import data_choices, data_source
 from .reproducible import fix_threads
+from .explorer import score_row
+from .prepare import default_jobs, prepare_states
 from .setup import Setup
+from .store import ScoreStore
 from .spaces import all_datasets, all_presets, dataset_for, get_space, list_spaces, space_choices  # noqa: F401
 
 
@@ -32,7 +35,7 @@ def _proxy_options(args: argparse.Namespace, names: Sequence[str]) -> dict[str, 
     options: dict[str, dict] = {}
     for name in names:
         opts: dict = {}
-        if name in ("swap", "reg_swap"):
+        if name in ("swap", "reg_swap") and args.repeats != 1:  # 1 is the default: no option, one store key
             opts["repeats"] = args.repeats
         if name == "reg_swap":
             if args.mu is not None:
@@ -73,6 +76,7 @@ def cmd_score(args: argparse.Namespace) -> int:
           f"{', '.join(sorted({str(setup.proxy_batch(n) or 1) for n in names}, key=int))} drawn by the seed)",
           file=sys.stderr)
     options = _proxy_options(args, names)
+    store = None if args.no_store else ScoreStore(args.store)
     failures = undefined = 0
     bar = ProgressBar(len(rows), label="score")
     out_path = Path(args.out)
@@ -84,13 +88,13 @@ def cmd_score(args: argparse.Namespace) -> int:
             try:
                 start = time.perf_counter()
                 arch = space.from_str(text)
-                values = setup.score(arch, names, options=options)
+                values = score_row(setup, space.to_str(arch), names, store=store, options=options)
                 seconds = time.perf_counter() - start
             except ValueError as error:
                 failures += 1
                 print(f"\n{args.archs}: line {line}: skipped: {error}", file=sys.stderr)
             else:
-                for message in values.errors.values():
+                for message in values["errors"].values():
                     undefined += 1
                     print(f"\n{args.archs}: line {line}: left empty: {message}", file=sys.stderr)
                 cells = ["" if math.isnan(values[n]) else f"{values[n]:.10g}" for n in names]
@@ -102,6 +106,22 @@ def cmd_score(args: argparse.Namespace) -> int:
         summary += f"; {failures} rows skipped, {undefined} scores undefined (left empty)"
     print(summary, file=sys.stderr)
     return 1 if failures or undefined else 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Score what the app's default views need for one Setup into the store, with progress."""
+    setup = setup_from_args(args)
+    store = ScoreStore(args.store)
+    jobs = default_jobs(setup)
+    print(f"store: {store.path}; setup: {' '.join(setup.cli_args())}", file=sys.stderr)
+    bars: dict[str, ProgressBar] = {}
+    start = time.perf_counter()
+    for label, done, total in prepare_states(setup, store, jobs):
+        bars.setdefault(label, ProgressBar(total, label=label)).update(done)
+    cells = sum(len(job.archs) for job in jobs)
+    print(f"ready: {cells} cells of {len(jobs)} views in {time.perf_counter() - start:.1f} s "
+          f"({store.count(setup)} scores stored for this setup)", file=sys.stderr)
+    return 0
 
 
 def parse_ensemble(spec: str) -> tuple[str, list[str] | None]:
@@ -176,6 +196,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device)
     fix_threads(args.threads)
+    if args.lecture:
+        from .lecture_bench import run_lecture_bench
+
+        try:
+            run_lecture_bench(args.sessions, args.edits, idle_wait_s=args.idle_wait, timeout_s=args.page_timeout,
+                              parts=args.lecture_parts.split(","), live_evaluations=args.live_evaluations, out=args.out)
+        except RuntimeError as error:  # the app or the browser failed: not a measurement
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        return 0  # a measurement: the printed lines say PASS or FAIL
     records: dict[str, object] = {}
     if args.live:
         records["live"] = run_live_bench(args.live_evaluations, seed=args.seed, device=device)
@@ -258,7 +288,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     p.add_argument("--out", required=True)
+    p.add_argument("--store", default=None, help="score store file (default: $SWAP_EXPLORER_STORE, else the "
+                   "user cache's scores.sqlite); scores found there are not computed again")
+    p.add_argument("--no-store", action="store_true", help="compute every score, keep nothing")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("prepare", help="before a lecture: score what the app's default views need into the store")
+    p.add_argument("--space", default="nb201", choices=space_choices())
+    p.add_argument("--dataset", default=None, choices=all_datasets())
+    p.add_argument("--network", default="teaching", choices=all_presets(), help="the app's default: teaching")
+    p.add_argument("--data", default="cifar10", choices=data_choices())
+    p.add_argument("--images", default="random", choices=["random", "first"])
+    p.add_argument("--batch-size", type=int, default=64, help="the app's default: 64")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--store", default=None, help="default: $SWAP_EXPLORER_STORE, else the user cache's scores.sqlite")
+    p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("correlate", help="rank correlation of scores with ground truth")
     p.add_argument("--scores", required=True)
@@ -291,6 +337,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also run one search through the command line's path and through the app's worker: "
                         "evaluations per second of both and their ratio (goal >= 0.8), page redraws per second")
     p.add_argument("--live-evaluations", type=int, default=300)
+    p.add_argument("--lecture", action="store_true",
+                   help="only the lecture's live budgets, through the real app in Chromium (issue 18): Cell "
+                   "Designer edits, Proxy Lab and Size Regulariser first views, the Search page's rate")
+    p.add_argument("--sessions", type=int, default=1, help="--lecture: browser sessions at once (budgets x2 if > 1)")
+    p.add_argument("--edits", type=int, default=5, help="--lecture: Cell Designer edits timed, fill running and over")
+    p.add_argument("--idle-wait", type=float, default=300,
+                   help="--lecture: seconds to wait for the rank fill to finish before the comparison edits (0: skip)")
+    p.add_argument("--page-timeout", type=float, default=120, help="--lecture: seconds to wait for a page to show")
+    p.add_argument("--lecture-parts", default="designer,proxy_lab,size_regulariser,search",
+                   help="--lecture: which parts to measure, comma-separated")
+    p.add_argument("--out", default=None, help="--lecture: write the report as JSON")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     p.set_defaults(func=cmd_bench)

@@ -146,9 +146,18 @@ class Run:
         except Exception as error:  # a failing step ends the run; the page shows why
             self._end("failed", f"{type(error).__name__}: {error}")
         finally:
+            self._close()
+
+    def _close(self) -> None:
+        """Close the generator here, in the worker (its cleanup may fail: the run then failed,
+        unless it had already ended), and mark the worker finished whatever happens."""
+        try:
             close = getattr(self._generator, "close", None)
             if close is not None:
                 close()
+        except Exception as error:
+            self._end("failed", f"{type(error).__name__} while closing: {error}")
+        finally:
             self._finished.set()
 
 

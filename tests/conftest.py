@@ -1,11 +1,14 @@
 """Shared fixtures: the reference data directory (skip with a reason when absent)."""
 import os
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Every test run (and every app it starts) scores into a store of its own, never the user's.
+os.environ.setdefault("SWAP_EXPLORER_STORE", str(Path(tempfile.mkdtemp(prefix="swap-store-")) / "scores.sqlite"))
 
 
 def shared_data_dir() -> Path | None:

@@ -78,6 +78,69 @@ _WATCH = "([scope, stopped, count]) => {" + _FINDERS + r"""
 """
 
 
+# Ready: the page's last full script run has ended and everything it drew is drawn, whatever
+# fragments (a live run's redraws) do meanwhile. Two signals, both really given by the app:
+# - Streamlit's app root: `data-test-script-state` ("initial" before the first run, "running",
+#   "notRunning", "rerunRequested", ...) and `data-test-connection-state`;
+# - the app's end-of-run marker (`ui.settings.end_of_run`: an element in a container keyed
+#   READY_MARKER, the last thing each full run draws): Streamlit marks it stale while a full run
+#   is going on and not while only a fragment reruns.
+# Ready = connected, the title (an h1) drawn, the marker drawn and fresh, and either no run at all
+# with no stale element, or only a fragment running; continuously for `quiet` ms. A
+# MutationObserver re-checks on every change of the script state or of an element's staleness,
+# so a short full run between two polls still restarts the interval.
+READY_MARKER = "swap_run_end"
+_READY_CHECK = r"""(needTitle) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const marker = document.querySelector('.st-key-__MARKER__ [data-testid="stElementContainer"]');
+  const state = app && app.getAttribute('data-test-script-state');
+  return {script: state, connection: app && app.getAttribute('data-test-connection-state'),
+          stale: document.querySelectorAll('[data-stale="true"]').length,
+          title: !!document.querySelector('[data-testid="stMain"] h1'),
+          marker: !marker ? 'missing' : marker.getAttribute('data-stale') === 'true' ? 'stale' : 'fresh',
+          ok: !!app && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+              && (!needTitle || !!document.querySelector('[data-testid="stMain"] h1'))
+              && !!marker && marker.getAttribute('data-stale') !== 'true'
+              && (state === 'notRunning' ? !document.querySelector('[data-stale="true"]') : state === 'running')};
+}""".replace("__MARKER__", READY_MARKER)
+_READY = r"""([quietMs, token, needTitle]) => {
+  const check = __CHECK__;
+  let w = window.__swapReady;
+  if (!w || w.token !== token) {
+    if (w && w.observer) w.observer.disconnect();
+    w = window.__swapReady = {token, since: null};
+    w.observer = new MutationObserver(() => { if (!check(needTitle).ok) w.since = null; });
+    w.observer.observe(document.documentElement, {subtree: true, attributes: true,
+                                                   attributeFilter: ['data-test-script-state', 'data-stale']});
+  }
+  if (!check(needTitle).ok) { w.since = null; return false; }
+  if (w.since === null) { w.since = performance.now(); return false; }
+  if (performance.now() - w.since < quietMs) return false;
+  w.observer.disconnect();
+  return true;
+}""".replace("__CHECK__", _READY_CHECK)
+_ready_calls = 0
+
+
+def wait_ready(page, timeout: float = 90, *, quiet: float = 0.5, title: bool = True) -> None:
+    """Wait until the page's last full script run has ended and stayed so for `quiet` seconds
+    (connected, its end-of-run marker drawn and fresh, no stale element unless a fragment is
+    redrawing, the page's title drawn when `title`). Raises AssertionError saying what was still
+    missing after `timeout` seconds. A live run's fragment redrawing does not count as running."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    global _ready_calls
+    _ready_calls += 1
+    try:
+        page.wait_for_function(_READY, arg=[quiet * 1000, _ready_calls, title], polling=50, timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        state = page.evaluate(_READY_CHECK, title)
+        raise AssertionError(
+            f"the page {page.url} was not ready after {timeout:g} s: script state {state['script']!r}, "
+            f"connection {state['connection']!r}, end-of-run marker {state['marker']}, {state['stale']} stale "
+            f"elements, title {'drawn' if state['title'] else 'missing'}") from None
+
+
 def count_of(text: str | None) -> int | None:
     """The k of a "k of n" (None when there is none)."""
     found = re.search(r"(\d[\d,]*) of \d", text or "")
@@ -157,5 +220,5 @@ def screenshots(page, folder: Path, name: str, focus=None) -> list[Path]:
     return paths
 
 
-__all__ = ["SCREENS", "STOP_LATENCY_S", "assert_frozen", "click_stop_and_time", "count_of",
-           "screenshots", "shown", "shown_count", "wait_until_advancing"]
+__all__ = ["READY_MARKER", "SCREENS", "STOP_LATENCY_S", "assert_frozen", "click_stop_and_time", "count_of",
+           "screenshots", "shown", "shown_count", "wait_ready", "wait_until_advancing"]

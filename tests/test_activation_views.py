@@ -213,3 +213,11 @@ def test_kernel_matches_the_naswot_proxy():
     k = views.naswot_view(model, inputs)
     assert k.kernel.shape == (16, 16) and np.all(np.diag(k.kernel) == k.units)
     assert k.logdet == pytest.approx(naswot_score(model, inputs))
+
+
+def test_first_copy_names_each_repeated_row_after_its_first():
+    matrix = np.array([[1, 0], [0, 1], [1, 0], [1, 1], [0, 1]], dtype=bool)
+    first = views.first_copy(matrix)
+    assert first.tolist() == [0, 1, 0, 3, 1]
+    assert (first == np.arange(len(matrix))).sum() == views.distinct_count(matrix)  # the count the page states
+    assert views.first_copy(np.zeros((0, 3), dtype=bool)).tolist() == []

@@ -56,3 +56,24 @@ def test_paper_table_shows_committed_scores(data_dir):
     paper = at.dataframe[0].value
     assert paper.loc["synflow", "zc/nb201_cifar10.csv · ours"] == pytest.approx(0.740, abs=0.001)
     assert paper.loc["synflow", "zc/nb201_cifar10.csv · NAS-Bench-Suite-Zero"] == pytest.approx(0.739, abs=0.001)
+
+
+def test_picked_cells_and_pairs_link_the_views():
+    """What a selection sets (`pl_picked` from the scatter or the gap table, `pl_pair` from a matrix
+    click) shows in every view: picked cells ringed in the scatter and lit in the gap table."""
+    from ui.lab_figures import PICKED
+
+    at = _scored(20)
+    at.session_state["pl_pair"] = ("swap", "naswot")
+    at.run()
+    assert PICKED in at.get("plotly_chart")[0].proto.spec  # the clicked cell outlined
+    at.segmented_control(key="pl_view").set_value("Why they disagree").run()
+    gaps = at.dataframe[1].value
+    assert "FFE8A3" not in str(at.dataframe[1].proto)  # nothing picked yet
+    at.session_state["pl_picked"] = [gaps["arch"].iloc[1]]  # as a scatter lasso or a row pick sets it
+    at.run()
+    assert not at.exception, at.exception
+    assert "FFE8A3" in str(at.dataframe[1].proto)
+    at.segmented_control(key="pl_view").set_value("Proxy vs accuracy").run()
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert '"name":"picked"' in spec.replace(" ", "") and PICKED in spec

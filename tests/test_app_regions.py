@@ -3,6 +3,8 @@ follows its sliders, and the image slice follows its window. Small grids and the
 network keep each run to a few seconds on a CPU; no data needed (other images are used)."""
 from conftest import metric_values, open_app
 
+from swap_core import slice_window
+
 PAGE = "app_pages/linear_regions.py"
 SLICE = "Slice of image space (current cell)"
 
@@ -38,18 +40,21 @@ def test_toy_count_follows_width_and_depth():
     assert rerun(at)[count] != deeper[count]
 
 
-def test_image_slice_runs_and_zooms():
+def test_image_slice_opens_on_a_window_where_regions_read_as_regions():
     at = open_page(lr_view=SLICE, lr_resolution=25, sb_batch=8)
-    whole = metrics(at)
+    opened = metrics(at)
     crossed = "Regions the slice crosses (on the grid)"
-    assert whole["Grid points"] == 625 and 1 < whole[crossed] <= 625
-    assert whole["ReLU units per image"] > 10_000
+    window = at.select_slider(key="lr_window").value
+    assert window != "whole plane" and window in slice_window.HALF_WIDTHS
+    assert opened["Grid points"] == 625 and 2 <= opened[crossed] <= 625 / 5  # patches, not a checkerboard
+    assert opened["ReLU units per image"] > 10_000
     assert len(at.image) == 1 and len(at.get("plotly_chart")) == 1 and len(at.download_button) == 3
-    at.segmented_control(key="lr_window").set_value("x0 ± 0.0001")
-    zoomed = rerun(at)
-    assert zoomed[crossed] < whole[crossed]
+    at.select_slider(key="lr_window").set_value("whole plane")
+    whole = rerun(at)
+    assert whole[crossed] > 625 / 2  # the whole plane: nearly every grid point in its own region
     at.segmented_control(key="lr_colour").set_value("Units flipped vs x0")
     rerun(at)
+    assert at.select_slider(key="lr_window").value == "whole plane"  # the user's window is kept
 
 
 def test_equal_images_span_no_plane():

@@ -2,11 +2,15 @@
 with SWAP on the teaching network, and moving μ or σ re-ranks them from the cached scores.
 Twenty cells and a batch of 16 keep a run to seconds on a CPU; the ground truth comes from
 the shared data directory (tests that need it skip without it)."""
+import json
+import math
 import re
+import time
 
 from conftest import until_scored, metric_values, open_app, require_file
 
 from swap_core import size_regulariser as sr
+from ui import size_figures
 
 PAGE = "app_pages/size_regulariser.py"
 PLAIN, REGULARISED = "ρ(SWAP, accuracy)", "ρ(regularised SWAP, accuracy)"
@@ -86,3 +90,39 @@ def test_open_a_top_cell_in_the_cell_designer():
     assert not at.exception, at.exception
     assert at.title[0].value == "Cell Designer"
     assert at.session_state["arch_by_space"]["nb201"] == picked
+
+
+def test_opens_at_the_tuned_point_and_never_moves_it_while_scores_arrive():
+    mu, sigma = sr.TUNED_POINTS["nb201", "teaching"]
+    at = open_app(PAGE, state={"sr_size": 30, "sb_batch": 16})
+    seen = []
+    for _ in range(600):
+        if "sr_mu" in at.session_state and at.slider(key="sr_mu") is not None:
+            seen.append((at.slider(key="sr_mu").value, at.select_slider(key="sr_log_sigma").value,
+                         metric_values(at).get("Cells scored")))
+        if metric_values(at).get("Cells scored") == "30 of 30":
+            break
+        time.sleep(0.2)
+        at.run()
+    assert not at.exception, at.exception
+    assert len({cells for *_, cells in seen}) >= 2, seen  # drawn at least twice as the scores arrived
+    assert {(m, s) for m, s, _ in seen} == {(mu, math.log10(sigma))}, seen
+    at.select_slider(key="sr_log_sigma").set_value(7.0).run()  # the user's point is kept
+    at.run()
+    assert at.select_slider(key="sr_log_sigma").value == 7.0 and at.slider(key="sr_mu").value == mu
+
+
+def test_histogram_bars_and_top_10_rows_light_each_other_up():
+    at = open_page()
+    assert size_figures.PICKED not in str(at.get("plotly_chart")[-2].proto.spec)
+    at.session_state["sr_top_row"] = 0  # as the top-10's row selection sets it
+    at.run()
+    histogram = json.loads(at.get("plotly_chart")[1].proto.spec)["data"][0]
+    assert histogram["type"] == "bar" and histogram["marker"]["color"].count(size_figures.PICKED) == 1
+    lit = histogram["marker"]["color"].index(size_figures.PICKED)
+    assert "FFE8A3" not in str(at.dataframe[0].proto)  # no bar picked yet: no row lit
+    at.session_state["sr_bars"] = [lit]  # as a click on that bar sets it
+    at.session_state["sr_top_row"] = None
+    at.run()
+    assert not at.exception, at.exception
+    assert "FFE8A3" in str(at.dataframe[0].proto)

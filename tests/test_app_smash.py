@@ -2,8 +2,11 @@
 ends with both scatters and their Spearman ρ; Stop freezes the step count at once, and a run
 stopped while training can still rank the cells; the page shows the thread count and the
 command that computes the same; another search space or missing data is a message."""
+import time
+
 import torch
-from conftest import counter, counts_while_active, metric_values, open_app, page_run, require_file, stop_after_a_run
+from conftest import (counter, counts_while_active, metric_values, open_app, page_run, require_file, stop_after_a_run,
+                      wait_for_states)
 
 PAGE = "app_pages/oneshot_smash.py"
 KEY = "sm_run"
@@ -44,12 +47,48 @@ def test_stop_freezes_training_and_the_cells_can_still_be_ranked():
     at = _page(sm_steps=2000)
     stopped = stop_after_a_run(at, "sm_start", "sm_stop", KEY)
     assert metric_values(at)["Status"] == "stopped" and 1 <= counter(at)[0] == stopped < 2000
-    at.button(key="sm_rank").click().run()
+    at.button(key="sm_score_now").click().run()
     assert not at.exception, at.exception
     counts_while_active(at, KEY)
     values = metric_values(at)
     assert values["Status"] == "done" and counter(at)[0] == stopped  # ranked with the weights reached
     assert "Spearman ρ (SMASH)" in values
+
+
+def test_score_the_cells_now_ends_the_training_and_ranks():
+    require_file("cifar10_sample.npz")
+    require_file("nb201_accuracy.csv")
+    at = _page(sm_steps=2000)
+    at.button(key="sm_start").click().run()
+    training = page_run(at, KEY)
+    wait_for_states(training, 2)
+    at.run()
+    at.button(key="sm_score_now").click().run()  # drawn beside Pause and Stop while it trains
+    assert not at.exception, at.exception
+    assert training.status == "stopped" and page_run(at, KEY) is not training
+    counts_while_active(at, KEY)
+    values = metric_values(at)
+    assert values["Status"] == "done" and 2 <= counter(at)[0] < 2000 and "Spearman ρ (SMASH)" in values
+    assert page_run(at, KEY).states == 6  # every cell scored, in a run of its own
+
+
+def test_stop_while_scoring_stops_everything_and_keeps_the_cells_scored():
+    require_file("cifar10_sample.npz")
+    require_file("nb201_accuracy.csv")
+    at = _page(sm_steps=3, sm_archs=400)
+    at.button(key="sm_start").click().run()
+    run = page_run(at, KEY)
+    wait_for_states(run, 3 + 4)  # trained, and four cells scored
+    at.run()
+    at.button(key="sm_stop").click().run()
+    assert not at.exception, at.exception
+    frozen = run.states
+    assert run.status == "stopped" and 3 + 4 <= frozen < 3 + 400
+    time.sleep(1.0)
+    at.run()
+    assert run.states == frozen and run.status == "stopped"  # no cell scored after Stop
+    assert not any(b.key == "sm_score_now" for b in at.button)  # and nothing offers to go on by itself
+    assert "Spearman ρ (SMASH)" in metric_values(at)  # the cells scored before Stop are kept
 
 
 def test_another_space_shows_a_message():

@@ -188,6 +188,22 @@ def test_edit_slots_round_trip(name):
 
 
 @pytest.mark.parametrize("name", SPACES)
+def test_slot_places_point_at_the_drawing(name):
+    """Click-to-edit (ui/figures.py): every place names a slot of the cell and a node, or an
+    edge between nodes, of its graph; NB201/DARTS-like spaces place all their op slots."""
+    space = get_space(name)
+    for arch in [space.from_str(space.example), *samples(space, seed=5)[:2]]:
+        graph, keys = space.graph(arch), {slot.key for slot in space.edit_slots(arch)}
+        places = space.slot_places(arch)
+        assert set(places) <= keys, set(places) - keys
+        for key, place in places.items():
+            assert place[0] in ("node", "edge"), (key, place)
+            assert all(node in graph for node in place[1:]) and len(place) == (2 if place[0] == "node" else 3)
+        if name in ("nb201", "darts", "tnb101_micro"):
+            assert set(places) == keys
+
+
+@pytest.mark.parametrize("name", SPACES)
 def test_teaching_network_forward_pass_is_finite(name):
     space = get_space(name)
     out = forward(space, space.from_str(space.example))

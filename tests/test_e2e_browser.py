@@ -8,9 +8,14 @@ watched while its count moves, and stopped: Stop must take effect (the stopped s
 within 3 s even on a loaded CI machine) and the count must stay put for 2 s. The goal, half a
 second from the click to the first DOM with the stopped state (timed in the page;
 `tests/e2e_helpers.py`), is a measurement, not an assertion: timings.json keeps each page's
-latency and its ratio to the goal (`per_goal`), and the page is shot at 1366×768 and 1920×1080 while running and after Stop. These
-timed tests get a server of their own. Two users searching at once on one server must each get
-what the same search gives alone on the command line.
+latency and its ratio to the goal (`per_goal`), and the page is shot at 1366×768 and 1920×1080 while running and after Stop. Then
+each is started again after its Stop, at 1366×768 and at 1920×1080: the new run must start and
+advance, stop again, and no exception box may appear. These timed tests get a server of their
+own. Two users searching at once on one server must each get what the same search gives alone
+on the command line. A sidebar page link clicked 0.1 s after load keeps the link's settings.
+
+Every wait for a page to settle is `e2e_helpers.wait_ready` (the app's end-of-run marker and
+Streamlit's script state); a test proves it times out on a script that never finishes.
 
 Needs Debian's `chromium` (or $CHROMIUM) and the Python `playwright` package; skips with
 the reason when either is missing. Never downloads a browser.
@@ -32,8 +37,8 @@ import urllib.request
 import pytest
 
 from conftest import ROOT
-from e2e_helpers import (STOP_GOAL_S, STOP_LATENCY_S, assert_frozen, click_stop_and_time, screenshots, shown, shown_count,
-                         wait_until_advancing)
+from e2e_helpers import (READY_MARKER, SCREENS, STOP_GOAL_S, STOP_LATENCY_S, assert_frozen, click_stop_and_time, screenshots, shown,
+                         shown_count, wait_ready, wait_until_advancing)
 
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -80,22 +85,26 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> N
 
 
 @contextlib.contextmanager
-def _serve(log_name: str):
-    """`streamlit run app.py` on a free localhost port: its URL while the block runs."""
+def _serve(log_name: str, script: str = "app.py", cwd=ROOT):
+    """`streamlit run <script>` (in `cwd`) on a free localhost port: its URL while the block runs."""
     port = _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with open(ARTIFACTS / log_name, "w") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
+            cwd=cwd, stdout=handle, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_healthy(url, process)
             yield url
         finally:
             process.terminate()
-            process.wait(timeout=20)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # a script run that never yields keeps it alive
+                process.kill()
+                process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -127,23 +136,44 @@ def browser():
 def _open(browser, url: str):
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     page.goto(url)
-    page.get_by_text("Search space").first.wait_for(timeout=60_000)  # the sidebar is drawn
-    page.locator("h1").first.wait_for(timeout=60_000)  # and the page's title
-    _settle(page)
+    wait_ready(page)
     return page
 
 
-def _settle(page, quiet_s: float = 1.5, timeout_s: float = 90) -> None:
-    """Wait until the app has shown no 'running' indicator for `quiet_s` seconds."""
-    deadline, quiet_since = time.monotonic() + timeout_s, None
-    while time.monotonic() < deadline:
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
-            quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since >= quiet_s:
-                return
-        else:
-            quiet_since = None
-        page.wait_for_timeout(100)
+# A page that never finishes its script run (and one that does), for the test of `wait_ready`.
+NEVER_READY = """import time
+import streamlit as st
+
+st.title("Never ready")
+if st.query_params.get("hang") == "1":
+    note = st.empty()
+    while True:  # never ends; an element call now and then lets the server stop it on exit
+        time.sleep(0.25)
+        note.caption(f"still running at {time.monotonic():.2f}")
+st.write("finished")
+with st.container(key="__MARKER__"):  # what ui.settings.end_of_run draws last
+    st.html("<span></span>")
+""".replace("__MARKER__", READY_MARKER)
+
+
+def test_wait_ready_fails_on_a_page_that_never_finishes(browser, tmp_path):
+    """The suite's readiness wait really waits: on a script that never finishes it times out
+    with a message naming the script state; on one that finishes it returns."""
+    (tmp_path / ".streamlit").mkdir()
+    shutil.copy(ROOT / ".streamlit" / "config.toml", tmp_path / ".streamlit" / "config.toml")  # toolbarMode too
+    (tmp_path / "never_ready.py").write_text(NEVER_READY)
+    with _serve("streamlit_never_ready.log", "never_ready.py", cwd=tmp_path) as url:
+        page = browser.new_page()
+        page.goto(f"{url}/?hang=0")
+        wait_ready(page, timeout=60)
+        assert page.get_by_text("finished").count() == 1
+        page.goto(f"{url}/?hang=1")
+        page.get_by_text("Never ready").wait_for(timeout=60_000)
+        started = time.monotonic()
+        with pytest.raises(AssertionError, match=r"was not ready after 5 s: script state 'running'.*end-of-run marker missing"):
+            wait_ready(page, timeout=5)
+        assert time.monotonic() - started >= 4.5
+        page.close()
 
 
 def _no_exception(page) -> None:
@@ -166,6 +196,33 @@ def _wait_changed(read, before: str, timeout_s: float = 30) -> tuple[str, float]
     raise AssertionError(f"value stayed {before!r} for {timeout_s} s")
 
 
+def _sidebar_values(page) -> dict[str, str]:
+    """What the sidebar's inputs show, by their label."""
+    return page.evaluate("() => Object.fromEntries([...document.querySelectorAll("
+                         "'[data-testid=\"stSidebar\"] input')].map(i => [i.getAttribute('aria-label'), i.value]))")
+
+
+def test_a_page_link_clicked_right_after_load_keeps_the_links_settings(browser, app_url):
+    """A sidebar page link clicked 0.1 s after the page loaded (the session's first run still
+    drawing) keeps the link's network size, batch and seed, in the sidebar and in the URL: a
+    widget the browser rebuilt before it had its state once showed, and sent back, its bare
+    default (the `benchmark` network, batch 2)."""
+    expected = {"Network size": "teaching", "Batch size": "64", "Seed": "5"}
+    for attempt in range(4):
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(f"{app_url}/?preset=teaching&batch=64&seed=5")
+        page.wait_for_timeout(100)
+        page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Search").click(timeout=60_000)
+        wait_ready(page)
+        query = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
+        assert "/search" in page.url, (attempt, page.url)
+        assert (query["preset"], query["batch"], query["seed"]) == (["teaching"], ["64"], ["5"]), (attempt, page.url)
+        shown_values = _sidebar_values(page)
+        assert {label: shown_values.get(label) for label in expected} == expected, (attempt, shown_values)
+        _no_exception(page)
+        page.close()
+
+
 @pytest.mark.parametrize("name", list(PAGES))
 def test_every_page_opens_without_exception(browser, app_url, name):
     page = _open(browser, f"{app_url}/{PAGES[name]}")
@@ -179,7 +236,7 @@ def test_every_page_opens_without_exception(browser, app_url, name):
 def test_the_cell_designer_draws_every_new_space(browser, app_url, space):
     page = _open(browser, f"{app_url}/cell_designer?space={space}&preset=teaching")
     page.locator('[data-testid="stMetric"]').filter(has_text="SWAP-Score").first.wait_for(timeout=60_000)
-    _settle(page)
+    wait_ready(page)
     _no_exception(page)
     assert page.locator(".js-plotly-plot").count() > 0  # the cell is drawn
     page.screenshot(path=str(ARTIFACTS / f"cell_designer_{space}.png"), full_page=True)
@@ -205,7 +262,7 @@ def test_edit_changes_scores_and_link_reproduces_view(browser, app_url):
     swap_after, seconds = _wait_changed(lambda: _metric(page, "SWAP-Score"), swap_before)
     assert _metric(page, "Parameters") != params_before
     assert "none~0" in page.url
-    _settle(page)
+    wait_ready(page)
     _no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "cell_designer_edited.png"), full_page=True)
     _record_timing("edit_to_new_swap_score_s", round(seconds, 3))
@@ -213,7 +270,7 @@ def test_edit_changes_scores_and_link_reproduces_view(browser, app_url):
     shared = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()  # a fresh browser
     shared.goto(page.url)
     shared.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
-    _settle(shared)
+    wait_ready(shared)
     assert _metric(shared, "SWAP-Score") == swap_after
     assert shared.get_by_label(EDGE_LABEL, exact=True).input_value() == "none" or \
         shared.locator('[data-testid="stSelectbox"]').filter(has_text=EDGE_LABEL).inner_text().find("none") >= 0
@@ -259,7 +316,7 @@ def test_search_updates_live_and_stops(browser, app_url):
     budget = page.locator('[data-testid="stNumberInput"]').filter(has_text="Budget").locator("input")
     budget.fill("3000")  # far more than the test waits for: the run is still going when Stop is clicked
     budget.press("Enter")
-    _settle(page)
+    wait_ready(page)
     page.get_by_role("button", name="Start").click()
     page.locator('[data-testid="stMetric"]').filter(has_text="Evaluations").first.wait_for(timeout=60_000)
     read = lambda: _metric(page, "Evaluations")
@@ -269,7 +326,7 @@ def test_search_updates_live_and_stops(browser, app_url):
     page.get_by_role("button", name="Stop").click()
     metrics = page.locator('[data-testid="stMetric"]')
     metrics.filter(has_text="Status").filter(has_text="stopped").first.wait_for(timeout=90_000)
-    _settle(page)
+    wait_ready(page)
     stopped = read()
     page.wait_for_timeout(4000)
     assert read() == stopped and int(stopped.split(" of ")[0]) < 3000  # nothing evaluated after Stop
@@ -288,10 +345,10 @@ def test_proxy_lab_lasso_selection_opens_a_cell_in_the_designer(browser, app_url
         if page.get_by_text("Scoring ").count() == 0:
             break
         page.wait_for_timeout(500)
-    _settle(page)
+    wait_ready(page)
     page.get_by_text("Proxy vs accuracy").click()
     page.get_by_text("Spearman ρ =").first.wait_for(timeout=30_000)
-    _settle(page)
+    wait_ready(page)
     plot = page.locator('[data-testid="stPlotlyChart"]').first
     plot.scroll_into_view_if_needed()
     area = plot.locator(".nsewdrag").first.bounding_box()
@@ -306,7 +363,7 @@ def test_proxy_lab_lasso_selection_opens_a_cell_in_the_designer(browser, app_url
     page.screenshot(path=str(ARTIFACTS / "proxy_lab_selection.png"), full_page=True)
     button.click()
     page.get_by_text("Or paste an architecture string").wait_for(timeout=30_000)
-    _settle(page)
+    wait_ready(page)
     _no_exception(page)
     assert "arch=%7C" in page.url  # a NAS-Bench-201 cell string is now the current cell
     page.close()
@@ -325,15 +382,16 @@ def test_malformed_link_gives_a_message_not_a_traceback(browser, app_url):
 
 # --- Stop on every live page: answers within half a second (DESIGN.md), keeps what it had --------
 def _key(page, key: str):
-    """The button Streamlit draws for widget `key`."""
-    return page.locator(f".st-key-{key} button")
+    """The button Streamlit draws for widget `key` (not a stale copy a fragment left behind
+    while the page redraws)."""
+    return page.locator(f'.st-key-{key}:not([data-stale="true"]) button:visible')
 
 
 def _fill(page, label: str, value) -> None:
     box = page.get_by_label(label, exact=True)
     box.fill(str(value))
     box.press("Enter")
-    _settle(page)
+    wait_ready(page)
 
 
 def _start(page, key: str) -> None:
@@ -354,7 +412,7 @@ def _stop_and_check(page, name: str, stop_key: str, *, stopped: tuple, count: tu
     measured["per_goal"] = round(measured["latency_s"] / STOP_GOAL_S, 2)  # ratio to the 0.5 s goal
     _record_timing(f"stop_latency_{name}", measured)
     assert_frozen(lambda: shown_count(page, count, scope), measured["count"])
-    _settle(page)
+    wait_ready(page)
     kind, label = stopped[:2]
     shows = (page.locator('[data-testid="stProgress"]').filter(has_text=label) if kind == "progress" else
              page.locator('[data-testid="stMetric"]').filter(has_text=label))
@@ -363,11 +421,42 @@ def _stop_and_check(page, name: str, stop_key: str, *, stopped: tuple, count: tu
     return measured
 
 
+def _until_not_stopped(page, stopped: tuple, scope: str = "", timeout_s: float = 60) -> None:
+    """Wait until the page no longer shows the stopped state `stopped` (a new run has started)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now = shown(page, stopped[:2], scope)
+        if (now is None) if stopped[2] is None else (now != stopped[2]):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{stopped} still shown {timeout_s} s after Start: the new run did not start")
+
+
+def _start_again_at_each_size(page, name: str, start, stop_key: str, *, stopped: tuple, count: tuple[str, str],
+                              scope: str = "") -> None:
+    """After a Stop, Start again at 1366×768 and at 1920×1080 (`start()` clicks what starts the
+    run): the new run must start and its count advance, Stop must stop it again (the count then
+    frozen), and no exception box may appear; a screenshot of each second run."""
+    read = lambda: shown_count(page, count, scope)
+    for width, height in SCREENS:
+        page.set_viewport_size({"width": width, "height": height})
+        start()
+        _until_not_stopped(page, stopped, scope)
+        wait_until_advancing(read, timeout_s=180, steps=1)  # it moves without a click: the new run computes
+        _no_exception(page)
+        page.screenshot(path=str(ARTIFACTS / f"{name}_started_again_{width}x{height}.png"))
+        measured = click_stop_and_time(page, _key(page, stop_key), stopped=stopped, count=count, scope=scope)
+        assert_frozen(read, measured["count"], seconds=1.0)
+        wait_ready(page)
+        _no_exception(page)
+    page.set_viewport_size({"width": 1600, "height": 1000})
+
+
 def _choose_random_swap_search(page, budget: int, seed: int = 0) -> None:
     _choose(page, "Algorithm", "Random search")
-    _settle(page)
+    wait_ready(page)
     _choose(page, "Objective (maximised)", "SWAP-Score")
-    _settle(page)
+    wait_ready(page)
     _fill(page, "Budget (evaluations)", budget)
     _fill(page, "Search seed", seed)
 
@@ -381,6 +470,8 @@ def test_search_stop_answers_within_half_a_second(browser, live_app_url):
                                count=("metric", "Evaluations"))
     assert measured["count"] < 2000
     assert measured["latency_s"] <= STOP_LATENCY_S, measured
+    _start_again_at_each_size(page, "search", lambda: _start(page, "se_start"), "se_stop",
+                              stopped=("metric", "Status", "stopped"), count=("metric", "Evaluations"))
     page.close()
 
 
@@ -403,15 +494,19 @@ def test_darts_training_and_selection_stop_within_half_a_second(browser, live_ap
     _fill(page, "Epochs", 30)
     _start(page, "od_start")
     step = ("metric", "Step")
-    wait_until_advancing(lambda: shown_count(page, step))
+    wait_until_advancing(lambda: shown_count(page, step), timeout_s=240)  # a supernet step: seconds when loaded
     training = _stop_and_check(page, "oneshot_darts", "od_stop", stopped=("metric", "Status", "stopped"), count=step)
 
     _start(page, "od_choose")  # a supernet stopped after a step can still choose its cells
     passes = ("progress", "Perturbation selection")
-    wait_until_advancing(lambda: shown_count(page, passes))
+    wait_until_advancing(lambda: shown_count(page, passes), timeout_s=240)  # a validation pass: seconds when loaded
     selection = _stop_and_check(page, "oneshot_darts_selection", "od_choose_stop",
                                 stopped=("progress", "Perturbation selection: stopped", None), count=passes)
     assert training["latency_s"] <= STOP_LATENCY_S and selection["latency_s"] <= STOP_LATENCY_S, (training, selection)
+    _start_again_at_each_size(page, "oneshot_darts_selection", lambda: _start(page, "od_choose"), "od_choose_stop",
+                              stopped=("progress", "Perturbation selection: stopped", None), count=passes)
+    _start_again_at_each_size(page, "oneshot_darts", lambda: _start(page, "od_start"), "od_stop",
+                              stopped=("metric", "Status", "stopped"), count=step)
     page.close()
 
 
@@ -423,12 +518,22 @@ def test_smash_training_and_ranking_stop_within_half_a_second(browser, live_app_
     wait_until_advancing(lambda: shown_count(page, step))
     training = _stop_and_check(page, "oneshot_smash", "sm_stop", stopped=status, count=step)
 
-    _start(page, "sm_rank")  # rank the cells with the weights the stopped training reached
+    _start(page, "sm_score_now")  # rank the cells with the weights the stopped training reached
     ranked = ("progress", "Scoring cell")
     wait_until_advancing(lambda: shown_count(page, ranked))
     ranking = _stop_and_check(page, "oneshot_smash_ranking", "sm_stop", stopped=status, count=ranked)
     assert ranking["count"] < 100
     assert training["latency_s"] <= STOP_LATENCY_S and ranking["latency_s"] <= STOP_LATENCY_S, (training, ranking)
+    _start_again_at_each_size(page, "oneshot_smash", lambda: _start(page, "sm_start"), "sm_stop", stopped=status,
+                              count=step)
+
+    def train_then_score_now() -> None:  # "Score the cells now" while it trains ends the training there
+        _start(page, "sm_start")
+        _until_not_stopped(page, status)
+        _key(page, "sm_score_now").wait_for(timeout=180_000)  # beside Stop once a step is trained
+        _start(page, "sm_score_now")
+    _start_again_at_each_size(page, "oneshot_smash_ranking", train_then_score_now, "sm_stop", stopped=status,
+                              count=ranked)
     page.close()
 
 
@@ -451,8 +556,7 @@ def test_two_users_search_at_once_as_each_would_alone(browser, live_app_url, tmp
     for context, seed in zip(contexts, seeds):
         page = context.new_page()
         page.goto(f"{live_app_url}/search?batch=16")
-        page.locator("h1").first.wait_for(timeout=60_000)
-        _settle(page)
+        wait_ready(page)
         _choose_random_swap_search(page, budget, seed)
         pages.append(page)
     for page in pages:  # both start within a moment: their workers share the server
@@ -463,7 +567,7 @@ def test_two_users_search_at_once_as_each_would_alone(browser, live_app_url, tmp
     for page in pages:
         page.locator('[data-testid="stMetric"]').filter(has_text="Status").filter(has_text="done").first.wait_for(
             timeout=180_000)
-        _settle(page)
+        wait_ready(page)
         _no_exception(page)
     for page, seed in zip(pages, seeds):
         page.get_by_text("The same search from the command line").click()
@@ -490,4 +594,6 @@ def test_train_this_cell_stop_answers_within_half_a_second(browser, live_app_url
     measured = _stop_and_check(page, "train_this_cell", "cd_train_stop", stopped=("metric", "Status", "stopped"),
                                count=step, scope=scope)
     assert measured["latency_s"] <= STOP_LATENCY_S, measured
+    _start_again_at_each_size(page, "train_this_cell", lambda: _start(page, "cd_train_start"), "cd_train_stop",
+                              stopped=("metric", "Status", "stopped"), count=step, scope=scope)
     page.close()

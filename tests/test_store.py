@@ -110,3 +110,11 @@ def test_prepare_fills_every_default_view_and_a_second_run_computes_nothing(tmp_
 def test_fast_and_slow_proxies_split_the_registry():
     fast, slow = proxy_groups()
     assert "swap" in fast and slow and not set(fast) & set(slow)
+
+
+def test_a_scoring_page_redraws_early_then_as_the_count_doubles():
+    from ui.scoring import redraw_due
+
+    assert not redraw_due(0, 2, 200) and redraw_due(0, 3, 200)  # a first view with 3 cells
+    assert not redraw_due(3, 5, 200) and redraw_due(3, 6, 200)
+    assert not redraw_due(50, 89, 200) and redraw_due(50, 90, 200)  # at least every fifth (40 cells)

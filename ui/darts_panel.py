@@ -26,6 +26,7 @@ from swap_core.spaces.nb201_net import EDGES
 
 from .figures import training_figure
 from .live import current_run, start_run, stop_run
+from .presenter import readable
 
 RUN_KEY, TRACE_KEY = "od_run", "od_trace"                  # the training run, and what the page keeps of it
 CHOICE_RUN_KEY, CHOICE_KEY = "od_choice_run", "od_choice"  # the perturbation run, and the chosen cells
@@ -229,28 +230,44 @@ def curve_figure(frame: pd.DataFrame) -> go.Figure:
                            titles=("training loss", "accuracy (%)"))
 
 
+_DIVERGING = [[0.0, "#2166AC"], [0.5, "#F7F7F7"], [1.0, "#B2182B"]]  # below uniform, uniform, above
+
+
+def _deviation_heatmap(weights: np.ndarray, x: list, y: list[str], uniform: float) -> go.Heatmap:
+    """Weights drawn as their deviation from uniform (1/K), white at 0, the colour range
+    fitted to the largest deviation so far (at least ±0.005): the first epochs' small moves
+    show, where a 0–0.5 scale would draw every cell the same pale colour."""
+    deviation = weights - uniform
+    reach = max(0.005, float(np.abs(deviation).max()))
+    return go.Heatmap(z=deviation, x=x, y=y, colorscale=_DIVERGING, zmid=0, zmin=-reach, zmax=reach,
+                      customdata=weights, texttemplate="%{z:+.3f}", textfont={"size": 14},
+                      colorbar={"title": f"weight − {uniform:.2f}"},
+                      hovertemplate="%{y}, %{x}: weight %{customdata:.3f} (%{z:+.3f} vs uniform)<extra></extra>")
+
+
 def alpha_now_figure(alpha: np.ndarray, step: int) -> go.Figure:
-    """softmax(α): edges × ops, the numbers written in the cells."""
+    """softmax(α), edges × ops, as the change from uniform 1/K (K ops), numbers in the cells."""
     weights = softmax(alpha)
-    figure = go.Figure(go.Heatmap(z=weights, x=list(OPS), y=EDGE_LABELS, colorscale="Blues", zmin=0,
-                                  zmax=max(0.5, float(weights.max())), texttemplate="%{z:.2f}", textfont={"size": 14},
-                                  colorbar={"title": "weight"}))
+    uniform = 1 / weights.shape[1]
+    figure = go.Figure(_deviation_heatmap(weights, list(OPS), EDGE_LABELS, uniform))
     figure.update_yaxes(autorange="reversed", title_text="edge")
-    figure.update_layout(title=f"softmax(α) per edge at step {step}", height=340, **_LAYOUT)
-    return figure
+    figure.update_layout(title=f"softmax(α) per edge at step {step}: change from uniform {uniform:.2f}",
+                         height=340, **_LAYOUT)
+    return readable(figure)
 
 
 def skip_figure(alphas: list[np.ndarray]) -> go.Figure:
-    """The skip-connect weight of every edge after each epoch: the collapse, if it comes."""
+    """The skip-connect weight of every edge after each epoch, as the change from uniform:
+    the collapse, if it comes."""
     skip = OPS.index("skip_connect")
     weights = np.array([softmax(a)[:, skip] for a in alphas]).T  # edges × epochs
-    figure = go.Figure(go.Heatmap(z=weights, x=list(range(len(alphas))), y=EDGE_LABELS, colorscale="Oranges",
-                                  zmin=0, zmax=max(0.5, float(weights.max())), texttemplate="%{z:.2f}",
-                                  textfont={"size": 14}, colorbar={"title": "weight"}))
+    uniform = 1 / len(OPS)
+    figure = go.Figure(_deviation_heatmap(weights, list(range(len(alphas))), EDGE_LABELS, uniform))
     figure.update_xaxes(title_text="epoch (0 = start)", dtick=1)
     figure.update_yaxes(autorange="reversed", title_text="edge")
-    figure.update_layout(title="skip_connect's weight per edge over the epochs (uniform = 0.2)", height=340, **_LAYOUT)
-    return figure
+    figure.update_layout(title=f"skip_connect's weight per edge over the epochs: change from uniform {uniform:.2f}",
+                         height=340, **_LAYOUT)
+    return readable(figure)
 
 
 __all__ = ["ALPHA_MODES", "CHOICE_KEY", "CHOICE_RUN_KEY", "Choice", "DartsTrace", "EXPLAIN", "RUN_KEY",

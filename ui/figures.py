@@ -1,9 +1,16 @@
 """Plotly figures shared by the pages: a cell drawn from its `networkx` graph.
 
-Nodes are placed by networkx's multipartite layout (columns from the nodes' `layer`); edges are drawn as
-curves so that an edge skipping over nodes does not hide behind the chain, coloured and
-labelled by op, with an arrowhead at the receiving node. Large fonts: it is shown on
-projectors.
+Nodes are placed by networkx's multipartite layout (columns from the nodes' `layer`); an edge
+is straight unless it would pass over another node, then it curves (alternating sides, longer
+hops arching over shorter ones). Edges are coloured and labelled by op, each label placed
+along its edge where it overlaps no other label or node at the narrowest width the drawing
+is shown (the Cell Designer's left column on a 1366×768 laptop), with an arrowhead at the
+receiving node (the geometry, in pixels: ui/cell_layout.py). Large fonts: it is shown on projectors.
+
+Click to edit: given a space's `slot_places`, the drawing carries invisible, selectable
+markers (on each edge's label, on each node) whose `customdata` names the slots there, and
+draws an edge the graph leaves out (NB201's `none`) faintly so it can be clicked back on;
+`slots_at` reads the slots back from a Streamlit selection.
 """
 from __future__ import annotations
 
@@ -11,6 +18,10 @@ import networkx as nx
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from ui.cell_layout import (LABEL_FONT, NODE_PX, Frame, arrow_ends, curve, edge_bends, label_box, layout_positions,
+                            place_labels)
+from ui.presenter import FIGURE_FONTS, active, readable
 
 # One colour per op name (colour-blind-safe Okabe–Ito first, then Plotly's palette).
 _PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000",
@@ -21,16 +32,20 @@ _FIXED = {"none": "#BBBBBB", "concat": "#888888", "projection": "#888888", "": "
 _STRUCTURAL = {"concat", "projection", ""}
 _NODE_DEFAULT = "#333344"
 
-
 _SHORT = (("nor_conv_", "conv "), ("skip_connect", "skip"), ("sep_conv_", "sep "), ("dil_conv_", "dil "),
-          ("avg_pool_", "avg pool "), ("max_pool_", "max pool "), ("3x3", "3×3"), ("5x5", "5×5"), ("1x1", "1×1"))
+          ("avg_pool_", "avg "), ("max_pool_", "max "), ("3x3", "3×3"), ("5x5", "5×5"), ("1x1", "1×1"))
+_MIN_WIDTH_PX = 480  # the narrowest a cell is drawn (the Cell Designer's left column at 1366×768)
+_TARGET_HINT = "<br><i>click to change</i>"
+_TARGETS = "click to edit"  # the name of a drawing's trace of click targets
 
 
 def short_op(op: str) -> str:
-    """A short label for an edge ("nor_conv_3x3" → "conv 3×3"); legends keep the full name."""
+    """A short label for an edge ("nor_conv_3x3" → "conv 3×3"); legends keep the full name.
+    A DARTS input "c_{k-2}" reads c(k-2) in plain-text widgets (Unicode subscripts are too
+    small to read from the back of a room)."""
     for long, short in _SHORT:
         op = op.replace(long, short)
-    return op
+    return op.replace("_{", "(").replace("}", ")") if "_{" in op else op
 
 
 def op_colour(op: str, ops: list[str]) -> str:
@@ -39,45 +54,150 @@ def op_colour(op: str, ops: list[str]) -> str:
     return _PALETTE[ops.index(op) % len(_PALETTE)] if op in ops else "#444444"
 
 
-def layout_positions(graph: nx.DiGraph) -> dict:
-    """x = the nodes' `layer` attribute where the space gives one (so a node keeps its place
-    when an edit removes an edge), else the topological generation; y spreads each layer."""
-    graph = nx.DiGraph(graph)  # a copy: the layer attribute may be filled in below
-    if not all("layer" in data for _, data in graph.nodes(data=True)):
-        for depth, generation in enumerate(nx.topological_generations(graph)):
-            for node in generation:
-                graph.nodes[node]["layer"] = depth
-    if all("row" in data for _, data in graph.nodes(data=True)):  # the space placed its nodes
-        return {node: np.array([data["layer"] * 0.5, data["row"] * 0.5]) for node, data in graph.nodes(data=True)}
-    positions = nx.multipartite_layout(graph, subset_key="layer", align="vertical", scale=1.0)
-    return {node: np.asarray(xy, dtype=float) for node, xy in positions.items()}
+def _darker(colour: str, keep: float = 0.62) -> str:
+    """The colour mixed with black: a label in a light op colour (yellow) stays readable."""
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{int(c * keep):02x}" for c in (red, green, blue))
 
 
-def _curve(start: np.ndarray, end: np.ndarray, bend: float, points: int = 24) -> np.ndarray:
-    """A quadratic Bézier from start to end whose middle is pushed sideways by `bend`."""
-    middle = (start + end) / 2
-    direction = end - start
-    normal = np.array([-direction[1], direction[0]]) / (np.linalg.norm(direction) or 1.0)
-    control = middle + bend * normal
-    t = np.linspace(0, 1, points)[:, None]
-    return (1 - t) ** 2 * start + 2 * (1 - t) * t * control + t**2 * end
+def _node_text(label: str) -> str:
+    """"c_{k-2}" → c<sub>k-2</sub> (Plotly draws a subset of HTML, not TeX)."""
+    return label.replace("_{", "<sub>").replace("}", "</sub>") if "_{" in label else label
 
 
-def _bends(graph: nx.DiGraph, positions: dict) -> dict:
-    """Straight for neighbouring generations; longer hops curve, alternating sides in order
-    of (hops, source) so that edges of equal length sit on opposite sides and longer ones
-    arch over shorter ones instead of crossing them."""
-    steps = sorted({round(p[0], 6) for p in positions.values()})
-    gap = steps[1] - steps[0] if len(steps) > 1 else 1.0
+def slots_at(points: list[dict]) -> tuple[str, ...]:
+    """The slot keys a click on a drawing picked: a Streamlit selection's `points` -> the keys
+    in the first point's `customdata` ("key|key", as `cell_figure` writes them); () for a point
+    that is no click target (or none)."""
+    for point in points or ():
+        data = point.get("customdata")
+        data = data[0] if isinstance(data, (list, tuple)) and data else data
+        if isinstance(data, str) and data:
+            return tuple(data.split("|"))
+    return ()
 
-    def hops(edge: tuple) -> int:
-        return max(round(abs(positions[edge[1]][0] - positions[edge[0]][0]) / gap), 1)
 
-    bends = {}
-    curved = [e for e in graph.edges if hops(e) > 1 or abs(positions[e[1]][1] - positions[e[0]][1]) > 1e-9]
-    for number, edge in enumerate(sorted(curved, key=lambda e: (hops(e), positions[e[0]][0]))):
-        bends[edge] = (1 if number % 2 == 0 else -1) * 0.22 * gap * hops(edge)
-    return {edge: bends.get(edge, 0.0) for edge in graph.edges}
+def figure_slots(figure: go.Figure) -> set[str]:
+    """Every slot key a click on `figure` can pick (its click targets' `customdata`)."""
+    return {key for trace in figure.data if trace.name == _TARGETS for data in trace.customdata or ()
+            for key in str(data).split("|")}
+
+
+def place_title(place: tuple, graph: nx.DiGraph, slots: list) -> str:
+    """What a choice opened by a click says: "Edge in → 2: choose its operation" for an
+    edge, the slots' group (or the one slot's label) for a node."""
+    def name(node) -> str:
+        return short_op(str(graph.nodes[node].get("label", node))) if node in graph else str(node)
+
+    if place[0] == "edge":
+        return f"Edge {name(place[1])} → {name(place[2])}: choose its operation"
+    groups = {slot.group for slot in slots}
+    where = slots[0].label if len(slots) == 1 else slots[0].group if len(groups) == 1 else f"node {name(place[1])}"
+    return f"{where[:1].upper()}{where[1:]}: choose"
+
+
+def _edges_to_draw(graph: nx.DiGraph, places: dict) -> list[tuple]:
+    """(u, v, op, ghost): the graph's edges, then the placed edges it leaves out (a `none`)."""
+    drawn = [(u, v, data.get("op", ""), False) for u, v, data in graph.edges(data=True)]
+    ghosts = dict.fromkeys((p[1], p[2]) for p in places.values() if p[0] == "edge" and not graph.has_edge(p[1], p[2]))
+    return drawn + [(u, v, "none", True) for u, v in ghosts if u in graph and v in graph]
+
+
+def _legend_rows(names: list[str], width: float) -> int:
+    return int(np.ceil(sum(7.5 * len(n) + 50 for n in names) / width)) if names else 0
+
+
+class _Drawing:
+    """What a cell figure is made of, collected first: Plotly validates a figure's whole
+    annotation list again on every `add_annotation`, so one call at the end is much faster."""
+
+    def __init__(self):
+        self.traces: list[go.Scatter] = []
+        self.notes: list[dict] = []
+        # labels are placed for the size they are drawn at (presenter mode raises it)
+        self.font = max(LABEL_FONT, FIGURE_FONTS[active()][0])
+
+
+def _draw_edges(drawing: _Drawing, edges: list[tuple], paths: dict, frame: Frame, positions: dict,
+                ops: list[str]) -> dict:
+    """Lines, arrowheads and labels (placed so that none overlaps another or a node); returns
+    edge -> its label's (x, y), where a click target goes."""
+    nodes_px = [(*frame.px(xy)[0], NODE_PX + 4, NODE_PX + 4) for xy in positions.values()]
+    labelled = [e for e in edges if e[2] not in _STRUCTURAL]
+    texts = [short_op(op) for _, _, op, _ in labelled]
+    paths_px = {(u, v): frame.px(paths[u, v]) for u, v, _, _ in edges}
+    spots = place_labels([paths_px[u, v] for u, v, _, _ in labelled], [label_box(t, drawing.font) for t in texts],
+                         nodes_px)
+    seen: set[str] = set()
+    for u, v, op, ghost in edges:
+        colour, path = op_colour(op.split(" + ")[0], ops), paths[u, v]
+        plain = op in _STRUCTURAL
+        drawing.traces.append(go.Scatter(
+            x=path[:, 0], y=path[:, 1], mode="lines", hoverinfo="skip", name=op, legendgroup=op,
+            line={"color": colour, "width": 2 if plain or ghost else 5, "dash": "dot" if ghost else "solid"},
+            showlegend=bool(op) and not ghost and op not in seen))
+        seen.add(op)
+        if op == "concat" or ghost:
+            continue  # the concatenation needs no direction; a missing edge carries nothing
+        tip, tail = arrow_ends(paths_px[u, v])
+        drawing.notes.append(dict(x=path[tip][0], y=path[tip][1], ax=path[tail][0], ay=path[tail][1], xref="x",
+                                  yref="y", axref="x", ayref="y", showarrow=True, arrowhead=2 if plain else 3,
+                                  arrowsize=1.2 if plain else 1.4, arrowwidth=1.5 if plain else 2.5,
+                                  arrowcolor=colour, text=""))
+    labels = {}
+    for (u, v, op, ghost), text, spot in zip(labelled, texts, spots):
+        x, y = paths[u, v][spot]
+        colour = op_colour(op.split(" + ")[0], ops)
+        drawing.notes.append(dict(x=x, y=y, text=text, showarrow=False, bgcolor="rgba(255,255,255,0.9)",
+                                  font={"size": drawing.font, "color": _darker(colour)}))
+        labels[u, v] = (x, y)
+    return labels
+
+
+def _draw_nodes(drawing: _Drawing, graph: nx.DiGraph, positions: dict, ops: list[str]) -> None:
+    """The nodes as labelled discs; a node that carries one of the space's ops takes its
+    colour (NB101, TransNAS macro), with a legend entry per such op."""
+    nodes = list(graph.nodes)
+    xy = np.array([positions[n] for n in nodes])
+    labels = [str(graph.nodes[n].get("label", n)) for n in nodes]
+    visible = [len(label.replace("_{", "").replace("}", "")) for label in labels]
+    drawing.traces.append(go.Scatter(
+        x=xy[:, 0], y=xy[:, 1], mode="markers+text", showlegend=False, hoverinfo="skip",
+        text=[_node_text(label) for label in labels],
+        textfont={"size": [18 if n <= 3 else 13 if n <= 5 else 11 for n in visible], "color": "white"},
+        marker={"size": NODE_PX, "color": [_node_colour(graph.nodes[n], ops) for n in nodes],
+                "line": {"color": "white", "width": 2}},
+        unselected={"marker": {"opacity": 1}, "textfont": {"color": "white"}}))
+    for op in dict.fromkeys(graph.nodes[n].get("op") for n in nodes if graph.nodes[n].get("op") in ops):
+        drawing.traces.append(go.Scatter(x=[None], y=[None], mode="markers", name=op, hoverinfo="skip",
+                                    marker={"size": 14, "color": op_colour(op, ops)}))
+
+
+def _draw_targets(drawing: _Drawing, graph: nx.DiGraph, places: dict, positions: dict, labels: dict) -> None:
+    """Invisible, selectable markers where a click edits the cell: on an edge's label, on a
+    node; `customdata` is the slots there ("key|key"), read back by `slots_at`."""
+    keys_at: dict[tuple, list[str]] = {}
+    for key, place in places.items():
+        keys_at.setdefault(tuple(place), []).append(key)
+    x, y, data, hover, sizes = [], [], [], [], []
+    for place, keys in keys_at.items():
+        name = lambda n: str(graph.nodes[n].get("label", n))  # noqa: E731
+        if place[0] == "edge" and (place[1], place[2]) in labels:
+            (px, py), size = labels[place[1], place[2]], 34
+            op = graph.edges[place[1], place[2]].get("op", "none") if graph.has_edge(place[1], place[2]) else "none"
+            text = f"edge {name(place[1])} → {name(place[2])}: {op}"
+        elif place[0] == "node" and place[1] in positions:
+            op = graph.nodes[place[1]].get("op")
+            (px, py), size = positions[place[1]], NODE_PX + 4
+            text = f"{name(place[1])}: {op}" if op and op != name(place[1]) else name(place[1])
+        else:
+            continue
+        x.append(px), y.append(py), data.append("|".join(keys)), sizes.append(size)
+        hover.append(_node_text(text) + _TARGET_HINT)
+    drawing.traces.append(go.Scatter(
+        x=x, y=y, mode="markers", customdata=data, hovertext=hover, hoverinfo="text", showlegend=False,
+        name=_TARGETS, marker={"size": sizes, "color": "rgba(0,0,0,0)", "symbol": "circle"},
+        selected={"marker": {"color": "rgba(0,0,0,0.18)"}}, unselected={"marker": {"opacity": 1}}))
 
 
 def _node_colour(data: dict, ops: list[str]) -> str:
@@ -85,63 +205,53 @@ def _node_colour(data: dict, ops: list[str]) -> str:
     return op_colour(data["op"], ops) if data.get("op") in ops else _NODE_DEFAULT
 
 
-def cell_figure(graph: nx.DiGraph, ops: list[str], title: str = "", height: int = 380) -> go.Figure:
-    """Draw a cell graph whose nodes have `label` and whose edges have `op`."""
+def cell_figure(graph: nx.DiGraph, ops: list[str], title: str = "", height: int | None = None,
+                places: dict | None = None) -> go.Figure:
+    """Draw a cell graph whose nodes have `label` and whose edges have `op`; with `places`
+    (a space's `slot_places`), clickable: see `slots_at`. `height` (px) defaults to what the
+    drawing needs at the narrowest width it is shown."""
+    places = places or {}
     positions = layout_positions(graph)
-    bends = _bends(graph, positions)
-    figure = go.Figure()
-    legend_seen: set[str] = set()
-    for (u, v), bend in bends.items():
-        op = graph.edges[u, v].get("op", "")
-        colour = op_colour(op.split(" + ")[0], ops)
-        path = _curve(positions[u], positions[v], bend)
-        plain = op in _STRUCTURAL
-        figure.add_trace(go.Scatter(
-            x=path[:, 0], y=path[:, 1], mode="lines", line={"color": colour, "width": 2 if plain else 5},
-            name=op, legendgroup=op, showlegend=bool(op) and op not in legend_seen, hoverinfo="text",
-            text=f"{graph.nodes[u].get('label', u)} → {graph.nodes[v].get('label', v)}: {op or 'edge'}"))
-        legend_seen.add(op)
-        if plain:
-            if op != "concat":  # NB101: the data flow still needs its direction
-                figure.add_annotation(x=path[-4][0], y=path[-4][1], ax=path[-7][0], ay=path[-7][1], xref="x",
-                                      yref="y", axref="x", ayref="y", showarrow=True, arrowhead=2, arrowsize=1.2,
-                                      arrowwidth=1.5, arrowcolor=colour, text="")
-            continue
-        mid = path[len(path) // 2]
-        figure.add_annotation(x=mid[0], y=mid[1], text=short_op(op), showarrow=False, font={"size": 15, "color": colour},
-                              bgcolor="rgba(255,255,255,0.85)")
-        figure.add_annotation(x=path[-5][0], y=path[-5][1], ax=path[-9][0], ay=path[-9][1], xref="x", yref="y",
-                              axref="x", ayref="y", showarrow=True, arrowhead=3, arrowsize=1.4, arrowwidth=2.5,
-                              arrowcolor=colour, text="")
-    nodes = list(graph.nodes)
-    xy = np.array([positions[n] for n in nodes])
-    figure.add_trace(go.Scatter(
-        x=xy[:, 0], y=xy[:, 1], mode="markers+text", showlegend=False, hoverinfo="skip",
-        text=[str(graph.nodes[n].get("label", n)) for n in nodes],
-        textfont={"size": [18 if len(str(graph.nodes[n].get("label", n))) <= 3 else 11 for n in nodes],
-                  "color": "white"},
-        marker={"size": 46, "color": [_node_colour(graph.nodes[n], ops) for n in nodes],
-                "line": {"color": "white", "width": 2}}))
-    for op in dict.fromkeys(graph.nodes[n].get("op") for n in nodes if graph.nodes[n].get("op") in ops):
-        figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=op, marker={"size": 14,
-                                    "color": op_colour(op, ops)}))  # a legend entry per node op
+    edges = _edges_to_draw(graph, places)
+    bends = edge_bends([(u, v) for u, v, _, _ in edges], positions)
+    paths = {(u, v): curve(positions[u], positions[v], bends[u, v]) for u, v, _, _ in edges}
+    legend = [op for op in dict.fromkeys(op for _, _, op, ghost in edges if op and not ghost)]
+    legend += [op for op in dict.fromkeys(d.get("op") for _, d in graph.nodes(data=True)) if op in ops]
+    width, top, bottom = _MIN_WIDTH_PX - 20, 40 if title else 10, 10 + 26 * _legend_rows(legend, _MIN_WIDTH_PX)
+    points = np.vstack([*paths.values(), *positions.values()])
+    if height is None:
+        natural = Frame(points, width, 1.0)  # with the height as tall as the x scale makes it
+        span = (points[:, 1].max() - points[:, 1].min()) * natural.scale[0] + NODE_PX + 16
+        height = int(np.clip(1.35 * span, 150, 380)) + top + bottom
+    frame = Frame(points, width, height - top - bottom)
+    drawing = _Drawing()
+    labels = _draw_edges(drawing, edges, paths, frame, positions, ops)
+    _draw_nodes(drawing, graph, positions, ops)
+    if places:
+        _draw_targets(drawing, graph, places, positions, labels)
+    figure = go.Figure(data=drawing.traces)
     figure.update_layout(
-        title=title, height=height, margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-        xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x", "scaleratio": 1},
-        plot_bgcolor="white", legend={"orientation": "h", "y": -0.05, "font": {"size": 14}})
-    return figure
+        annotations=drawing.notes, title=title, height=height, margin={"l": 10, "r": 10, "t": top, "b": 10}, dragmode=False,
+        xaxis={"visible": False, "range": [frame.low[0], frame.high[0]], "fixedrange": True},
+        yaxis={"visible": False, "range": [frame.low[1], frame.high[1]], "fixedrange": True},
+        plot_bgcolor="white", hovermode="closest", legend={"orientation": "h", "y": -0.02, "yanchor": "top",
+                                                           "font": {"size": 14}},
+        meta={"label_px": [width, height - top - bottom]})  # the plot area labels were placed for
+    return readable(figure)
 
 
-def cell_figures(graph: nx.DiGraph, ops: list[str]) -> list[tuple[str, go.Figure]]:
+def cell_figures(graph: nx.DiGraph, ops: list[str], places: dict | None = None) -> list[tuple[str, go.Figure]]:
     """One figure per cell: a graph whose nodes carry a `cell` attribute (DARTS: normal and
-    reduce) is split into its cells; otherwise the whole graph is one cell."""
+    reduce) is split into its cells; otherwise the whole graph is one cell. `places` as for
+    `cell_figure` (each cell's figure gets the places on its nodes)."""
     cells = list(dict.fromkeys(data["cell"] for _, data in graph.nodes(data=True) if "cell" in data))
     if not cells:
-        return [("cell", cell_figure(graph, ops))]
+        return [("cell", cell_figure(graph, ops, places=places))]
     parts = []
     for cell in cells:
         sub = graph.subgraph([n for n, data in graph.nodes(data=True) if data.get("cell") == cell])
-        parts.append((f"{cell} cell", cell_figure(sub, ops, title=f"{cell} cell")))
+        mine = {k: p for k, p in (places or {}).items() if all(n in sub for n in p[1:])}
+        parts.append((f"{cell} cell", cell_figure(sub, ops, title=f"{cell} cell", places=mine)))
     return parts
 
 
@@ -162,4 +272,4 @@ def training_figure(frame, curves: list[Curve], titles: tuple[str, str] = ("loss
     figure.update_xaxes(title_text=x_title)
     figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10}, font={"size": 15},
                          legend={"orientation": "h", "y": legend_y})
-    return figure
+    return readable(figure)

@@ -7,7 +7,9 @@ buttons, and a fragment that only reads the run's latest state and draws it.
 - `run_buttons(run, prefix)` draws Pause/Resume and Stop; the buttons act on the run at once
   (`Run.stop` freezes what the page shows within one redraw, well under half a second).
 - `live_fragment(draw, run)` calls `draw()` now and every `REFRESH_S` seconds while the run
-  is active; when it ends, one full rerun redraws the page around the final state.
+  is active; when it ends, one full rerun redraws the page around the final state. A view that
+  fails to draw shows one error line (the traceback goes to the server's log) instead of an
+  exception box on every redraw: the rest of the page, Stop and Start included, still works.
 No Streamlit call is made off the script thread: the worker only computes.
 """
 from __future__ import annotations
@@ -15,11 +17,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import logging
+
 import streamlit as st
 
 from swap_core.runs import Run
 
+from .settings import escape_markdown
+
 REFRESH_S = 0.5  # the fragment's period while a run is active: Stop shows within this
+_LOG = logging.getLogger(__name__)
 
 
 def current_run(key: str) -> Run | None:
@@ -66,7 +73,12 @@ def live_fragment(draw: Callable[[], None], run: Run | None, *, key: str) -> Non
 
     @st.fragment(run_every=REFRESH_S if active else None)
     def fragment() -> None:
-        draw()
+        try:
+            draw()
+        except Exception as error:  # (st.rerun and st.stop are not Exceptions: they pass)
+            _LOG.exception("drawing the live view %s failed", key)
+            st.error(f"Could not draw this view: {type(error).__name__}: {escape_markdown(str(error))}",
+                     icon=":material/error:")
         now_active = run is not None and run.active
         if st.session_state.get(seen_key) and not now_active:
             st.session_state[seen_key] = False

@@ -39,6 +39,17 @@ def matrix(settings: Settings, init: str, max_units: int) -> views.ActivationMat
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
+def _example(key: tuple, init: str, samples: int, units: int, _settings: Settings) -> views.ActivationMatrix:
+    images = _images(_settings)[:samples]
+    return views.activation_matrix(_network(_settings, init), images, units, _settings.seed)
+
+
+def example(settings: Settings, init: str, samples: int, units: int) -> views.ActivationMatrix:
+    """The small example: the first `samples` images of the sidebar's batch, `units` units shown."""
+    return _example(_key(settings), init, samples, units, settings)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
 def _kernel(key: tuple, init: str, _settings: Settings) -> views.KernelView:
     return views.naswot_view(_network(_settings, init), _images(_settings))
 

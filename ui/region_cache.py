@@ -8,7 +8,7 @@ import time
 
 import streamlit as st
 
-from swap_core import regions
+from swap_core import regions, slice_window
 
 from . import cached
 from .settings import Settings
@@ -58,3 +58,15 @@ def image_slice(settings: Settings, indices: tuple[int, int, int], resolution: i
     """The regions of the sidebar's network on the slice through images `indices` of its batch."""
     key = (*settings.setup.key, settings.arch)
     return _image_slice(key, indices, resolution, span, settings)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _readable(key: tuple, indices: tuple[int, int, int], _settings: Settings) -> slice_window.WindowChoice:
+    images = cached.batch(_settings).images
+    model = _settings.setup.network(_settings.arch)
+    return slice_window.readable_window(model, *(images[i] for i in indices))
+
+
+def readable_window(settings: Settings, indices: tuple[int, int, int]) -> slice_window.WindowChoice:
+    """The widest window around x0 where this network's regions read as patches (measured)."""
+    return _readable((*settings.setup.key, settings.arch), indices, settings)

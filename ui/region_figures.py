@@ -13,6 +13,7 @@ import torch
 
 from swap_core.data import CIFAR10_MEAN, CIFAR10_STD
 from swap_core.regions import PlaneRegions, SliceRegions, ToyRegions
+from ui.presenter import readable
 
 GOLDEN = 0.6180339887498949
 BOUNDARY_RGB = (35, 35, 35)
@@ -49,7 +50,7 @@ def _square_axes(fig: go.Figure, names: tuple[str, str]) -> go.Figure:
     fig.update_xaxes(title=names[0], constrain="domain")
     fig.update_yaxes(title=names[1], autorange=True, scaleanchor="x", constrain="domain")
     fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=480)
-    return fig
+    return readable(fig)
 
 
 def _step(axis: np.ndarray) -> float:
@@ -107,7 +108,7 @@ def output_surface(result: ToyRegions, max_side: int = 120) -> go.Figure:
     fig.update_layout(title="Output f(x, y): flat on every region", height=480,
                       margin=dict(l=0, r=0, t=40, b=0),
                       scene=dict(xaxis_title="x", yaxis_title="y", zaxis_title="f"))
-    return fig
+    return readable(fig)
 
 
 def thumbnail(image: torch.Tensor) -> np.ndarray:

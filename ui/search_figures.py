@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from swap_core.search import Evaluation, SearchState
 
+from .presenter import readable
 from .search_run import RunRecord
 
 FONT = {"size": 15}
@@ -35,7 +36,7 @@ def progress_figure(trace: Sequence[tuple[int, float, float, str]], evaluations:
                         title_text="evaluations")
     figure.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10}, font=FONT, showlegend=False,
                          title="Best so far")
-    return figure
+    return readable(figure)
 
 
 def population_figure(state: SearchState, sizes: Mapping[str, float], size_title: str,
@@ -72,7 +73,7 @@ def population_figure(state: SearchState, sizes: Mapping[str, float], size_title
                          else "objective score", legend={"orientation": "h", "y": -0.25}, plot_bgcolor="white")
     figure.update_xaxes(gridcolor="#EEEEEE")
     figure.update_yaxes(gridcolor="#EEEEEE")
-    return figure
+    return readable(figure)
 
 
 def _is_lookup(evaluation: Evaluation) -> bool:
@@ -132,7 +133,7 @@ def comparison_figure(runs: Sequence[RunRecord], metric: str = "accuracy") -> go
         yaxis_title="benchmark accuracy of the best (%)" if metric == "accuracy" else "objective score of the best")
     figure.update_xaxes(gridcolor="#EEEEEE")
     figure.update_yaxes(gridcolor="#EEEEEE")
-    return figure
+    return readable(figure)
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:

@@ -16,6 +16,7 @@ from swap_core.spaces import get_space
 
 from . import search_figures as figures, search_run
 from .figures import cell_figures
+from .presenter import helper
 from .settings import Settings, escape_markdown
 
 VIEWS = ("Best cell", "Results", "Compare runs")
@@ -70,7 +71,7 @@ def algorithm_controls(disabled: bool) -> tuple[str, dict[str, Any]]:
     algo = st.selectbox("Algorithm", names, key="se_algo", disabled=disabled, on_change=_algorithm_changed,
                         format_func=lambda n: get_algorithm(n).title)
     info = get_algorithm(algo)
-    st.caption(info.description + (" It *trains* by looking up the benchmark's accuracy." if info.uses_truth else ""))
+    helper(info.description + (" It *trains* by looking up the benchmark's accuracy." if info.uses_truth else ""))
     options = {}
     for column, (name, default) in zip(st.columns(max(min(len(info.options), 3), 1)) * 3, info.options):
         with column:
@@ -102,8 +103,8 @@ def objective_controls(settings: Settings, algo: str, disabled: bool) -> tuple[s
                    f"the sidebar's batch is {settings.batch_size}.")
     if objective in list_proxies():
         info = get_proxy(objective)
-        st.caption(info.description
-                   + ("" if info.higher_is_better else " Lower is better: the search maximises −score."))
+        helper(info.description
+               + ("" if info.higher_is_better else " Lower is better: the search maximises −score."))
     sizes = np.array(search_run.benchmark_sizes(settings.space_name, settings.dataset, settings.seed))
     options: dict[str, Any] = {}
     if objective == "reg_swap":
@@ -112,9 +113,9 @@ def objective_controls(settings: Settings, algo: str, disabled: bool) -> tuple[s
             options["mu"] = _option_input("μ: target size (k params)", "se_mu", DEFAULT_MU, disabled)
         with right:
             options["sigma"] = _option_input("σ: width ((k params)²)", "se_sigma", DEFAULT_SIGMA, disabled)
-        st.caption(f"Θ is the size of the published benchmark network: {sizes[:, 0].min():,.0f} to "
-                   f"{sizes[:, 0].max():,.0f} thousand parameters over {len(sizes)} random cells. The score falls "
-                   f"to 37 % at Θ = μ ± √σ = μ ± {math.sqrt(max(options['sigma'], 0)):,.4g} k.")
+        helper(f"Θ is the size of the published benchmark network: {sizes[:, 0].min():,.0f} to "
+               f"{sizes[:, 0].max():,.0f} thousand parameters over {len(sizes)} random cells. The score falls "
+               f"to 37 % at Θ = μ ± √σ = μ ± {math.sqrt(max(options['sigma'], 0)):,.4g} k.")
         tuned = objectives.TUNED_REGULARISER.get((settings.space_name, settings.preset))
         if tuned is not None:
             st.button(f"Use the tuned μ = {tuned[0]:g}, σ = {tuned[1]:.3g}", key="se_tuned", disabled=disabled,
@@ -170,7 +171,8 @@ def live_view(run: search_run.SearchRun | None, view: str | None) -> None:
         st.progress(min((run.state.step if run.state else 0) / run.total, 1.0),
                     text=f"{run.label}, seed {run.seed} — {run.network}")
         left, right = st.columns(2)
-        left.plotly_chart(figures.progress_figure(run.trace, run.total, run.has_truth), width="stretch",
+        trace = list(run.trace)  # one snapshot: the worker appends to it meanwhile
+        left.plotly_chart(figures.progress_figure(trace, run.total, run.has_truth), width="stretch",
                           key="se_progress_chart")
         if run.state is not None:
             right.plotly_chart(figures.population_figure(run.state, *search_run.population_sizes(run)),
@@ -204,7 +206,7 @@ def results_view(run: search_run.SearchRun) -> None:
     st.dataframe(table, hide_index=True, width="stretch", height=320,
                  column_config={"score": st.column_config.NumberColumn(format="%.4g"),
                                 "params (M)": st.column_config.NumberColumn(format="%.4f"),
-                                "accuracy": st.column_config.NumberColumn(format="%.2f")})
+                                "accuracy": st.column_config.NumberColumn(format="%.2f")}, placeholder="—")
     if run.status == "running":
         st.caption("Pause (or wait for the end) to download the results so far.")
     else:
@@ -226,5 +228,5 @@ def compare_view() -> None:
     st.dataframe(search_run.records_table(runs), hide_index=True, width="stretch",
                  column_config={"best score": st.column_config.NumberColumn(format="%.4g"),
                                 "best accuracy": st.column_config.NumberColumn(format="%.2f"),
-                                "seconds": st.column_config.NumberColumn(format="%.1f")})
+                                "seconds": st.column_config.NumberColumn(format="%.1f")}, placeholder="—")
     st.button("Clear the comparison", icon=":material/delete:", key="se_clear", on_click=search_run.clear_records)

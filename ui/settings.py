@@ -21,6 +21,10 @@ SEED_MAX = 2**31 - 1
 DEFAULTS = {"space": "nb201", "preset": "teaching", "source": "auto", "batch": 64, "seed": 0, "device": "auto"}
 # URL parameter -> sidebar widget key (page-specific keys are prefixed by their page).
 WIDGETS = {name: f"sb_{name}" for name in ("space", "dataset", "preset", "source", "batch", "seed", "device")}
+# The sidebar's settings (URL parameter -> value): read from the link at a session's start and
+# changed only by the user's own changes of a widget (its on_change), never by what a widget
+# reports before it was drawn with its value (see `_shown`).
+VALUES = "sb_values"
 
 
 @dataclass(frozen=True)
@@ -82,18 +86,20 @@ def _choice(text: str, options: list[str], what: str) -> str:
 
 
 def _load_url() -> None:
-    """First run of a session: copy valid URL values into the widgets' state, and remember
-    a message for each invalid one."""
+    """First run of a session: the sidebar's settings from the valid URL values (else what the
+    session already holds, else the defaults), and a message for each invalid one."""
     params = st.query_params
     errors: list[str] = []
-    space_name = DEFAULTS["space"]
+    values = st.session_state[VALUES] = {name: st.session_state[key] for name, key in WIDGETS.items()
+                                         if key in st.session_state}
+    space_name = values.get("space", DEFAULTS["space"])
     if "space" in params:
         try:
             space_name = get_space(_choice(params["space"], space_choices(), "search space")).name
         except ValueError as error:
             errors.append(str(error))
     space = get_space(space_name)
-    st.session_state[WIDGETS["space"]] = space_name
+    values["space"] = space_name
     checks = {
         "dataset": lambda t: _choice(t, list(space.datasets), f"dataset for {space_name}"),
         "preset": lambda t: _choice(t, list(space.presets), f"network preset for {space_name}"),
@@ -106,7 +112,7 @@ def _load_url() -> None:
     for name, check in checks.items():
         if name in params:
             try:
-                st.session_state[WIDGETS[name]] = check(params[name])
+                values[name] = check(params[name])
             except ValueError as error:
                 errors.append(str(error))
     if "arch" in params:
@@ -117,10 +123,45 @@ def _load_url() -> None:
     st.session_state["url_errors"] = errors
 
 
-def _keep_valid(key: str, options: list, default) -> None:
-    """Before a widget is drawn: reset its value when the options changed under it."""
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = default
+def _chosen(name: str) -> None:
+    """on_change of sidebar widget `name`: the user chose a value, so the settings take it."""
+    st.session_state[VALUES][name] = st.session_state[WIDGETS[name]]
+
+
+def _shown(name: str, options: list | None, default) -> tuple[object, bool]:
+    """The value sidebar widget `name` shows this run: the setting (`default` when it is not
+    among `options`, e.g. after the space changed), and whether the widget's state had to be
+    set to it. A page link clicked while a session's first run is drawing makes Streamlit drop
+    the widgets' state and the browser rebuild them from their own defaults, which showed, and
+    sent back, the first option and the minimum: so a widget's state is set to the setting
+    when it differs, and otherwise its own default is the setting (both at once only make
+    Streamlit log a warning)."""
+    values = st.session_state[VALUES]
+    value = values.get(name, default)
+    if options is not None and value not in options:
+        value = default
+    values[name] = value
+    differs = st.session_state.get(WIDGETS[name]) != value
+    if differs:
+        st.session_state[WIDGETS[name]] = value
+    return value, differs
+
+
+def _selectbox(name: str, label: str, options: list, default, **kwargs):
+    """Sidebar selectbox for setting `name`, showing the setting (see `_shown`)."""
+    value, set_now = _shown(name, options, default)
+    if not set_now:
+        kwargs["index"] = options.index(value)
+    return st.sidebar.selectbox(label, options, key=WIDGETS[name], on_change=_chosen, args=(name,), **kwargs)
+
+
+def _number(name: str, label: str, low: int, high: int, **kwargs) -> int:
+    """Sidebar number input for setting `name`, showing the setting (see `_shown`)."""
+    value, set_now = _shown(name, None, DEFAULTS[name])
+    if not set_now:
+        kwargs["value"] = value
+    return int(st.sidebar.number_input(label, low, high, key=WIDGETS[name], on_change=_chosen, args=(name,),
+                                       **kwargs))
 
 
 def current_arch(space: SearchSpace) -> str:
@@ -129,7 +170,7 @@ def current_arch(space: SearchSpace) -> str:
 
 def set_arch(arch: str) -> None:
     """Make `arch` (a string of the current space) the current architecture everywhere."""
-    space = get_space(st.session_state[WIDGETS["space"]])
+    space = get_space(st.session_state[VALUES]["space"])
     arch = space.from_str(arch).to_str()
     st.session_state.setdefault("arch_by_space", {})[space.name] = arch
     st.query_params["arch"] = arch
@@ -137,30 +178,21 @@ def set_arch(arch: str) -> None:
 
 def sidebar() -> Settings:
     """Draw the shared sidebar and return the settings (also kept as `current()`)."""
-    if "url_errors" not in st.session_state:
+    if "url_errors" not in st.session_state or VALUES not in st.session_state:
         _load_url()
     side = st.sidebar
-    spaces = list_spaces()
-    _keep_valid(WIDGETS["space"], spaces, DEFAULTS["space"])
-    space = get_space(side.selectbox("Search space", spaces, key=WIDGETS["space"],
-                                     format_func=lambda name: get_space(name).title))
-    _keep_valid(WIDGETS["dataset"], list(space.datasets), space.datasets[0])
-    dataset = side.selectbox("Dataset (classes, input size)", space.datasets, key=WIDGETS["dataset"])
-    _keep_valid(WIDGETS["preset"], list(space.presets), DEFAULTS["preset"])
-    preset = side.selectbox("Network size", space.presets, key=WIDGETS["preset"],
-                            help="teaching: small and fast for live use on a CPU; benchmark: the published "
-                                 "network, whose parameter counts match the benchmark tables")
-    _keep_valid(WIDGETS["source"], ["auto", *SOURCES], DEFAULTS["source"])
-    source = side.selectbox("Input images", ["auto", *SOURCES], key=WIDGETS["source"],
-                            help="auto: the CIFAR-10 sample in the data directory, else a downloaded "
-                                 "CIFAR-10, else bundled photographs, else Gaussian noise")
-    st.session_state.setdefault(WIDGETS["batch"], DEFAULTS["batch"])
-    batch = side.number_input("Batch size", *BATCH_RANGE, key=WIDGETS["batch"], step=8)
-    st.session_state.setdefault(WIDGETS["seed"], DEFAULTS["seed"])
-    seed = side.number_input("Seed", 0, SEED_MAX, key=WIDGETS["seed"],
-                             help="weights, image choice and random cells all follow it")
-    _keep_valid(WIDGETS["device"], _device_options(), DEFAULTS["device"])
-    device_choice = side.selectbox("Device", _device_options(), key=WIDGETS["device"])
+    space = get_space(_selectbox("space", "Search space", list_spaces(), DEFAULTS["space"],
+                                 format_func=lambda name: get_space(name).title))
+    dataset = _selectbox("dataset", "Dataset (classes, input size)", list(space.datasets), space.datasets[0])
+    preset = _selectbox("preset", "Network size", list(space.presets), DEFAULTS["preset"],
+                        help="teaching: small and fast for live use on a CPU; benchmark: the published "
+                             "network, whose parameter counts match the benchmark tables")
+    source = _selectbox("source", "Input images", ["auto", *SOURCES], DEFAULTS["source"],
+                        help="auto: the CIFAR-10 sample in the data directory, else a downloaded "
+                             "CIFAR-10, else bundled photographs, else Gaussian noise")
+    batch = _number("batch", "Batch size", *BATCH_RANGE, step=8)
+    seed = _number("seed", "Seed", 0, SEED_MAX, help="weights, image choice and random cells all follow it")
+    device_choice = _selectbox("device", "Device", _device_options(), DEFAULTS["device"])
     device = explorer.resolve_device(device_choice)
     server_threads()
     side.caption(f"Running on **{device}** ({explorer.describe_devices()}, fixed for this server).")
@@ -235,9 +267,17 @@ def current() -> Settings:
     return st.session_state.get("settings") or shell()
 
 
+RUN_END_KEY = "swap_run_end"
+
+
 def end_of_run() -> None:
-    """app.py calls this after the page: the next run draws the sidebar afresh."""
+    """app.py calls this after the page: the next run draws the sidebar afresh. The last thing
+    a full script run draws is an empty marker (in a container keyed RUN_END_KEY): a browser
+    sees it stale while a full run is still drawing, and fresh once it ended, whatever
+    fragments keep redrawing (the e2e suite's `wait_ready` waits on it)."""
     st.session_state.pop("settings", None)
+    with st.container(key=RUN_END_KEY):
+        st.html("<span></span>")  # not st.empty(): Streamlit shows an empty element stale during any run
 
 
 def page_intro(title: str, caption: str, question: str, explanation: str) -> None:

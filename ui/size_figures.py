@@ -10,10 +10,12 @@ import numpy as np
 import plotly.graph_objects as go
 
 from swap_core.size_regulariser import size_factor
+from ui.presenter import readable
 
 FONT = dict(size=15)
 TARGET = "#D55E00"  # the size target: curve, μ line, the current point
 TOP = "#0072B2"  # the top-10 by regularised SWAP
+PICKED = "#E69F00"  # bars picked in the histogram, or the bar of the top-10 row picked
 WORSE, WHITE, BETTER = "#B2182B", "#F7F7F7", "#2166AC"  # ρ below, at, above plain SWAP's
 
 
@@ -21,17 +23,25 @@ def _sigma_label(log_sigma: float) -> str:
     return f"{10 ** log_sigma:.2g}"
 
 
-def size_histogram(theta_k, mu: float, sigma: float, top_theta_k=()) -> go.Figure:
-    """Histogram of the cells' sizes (thousands of parameters) with f(Θ) on a second y-axis,
-    a line at μ and, under the bars, a tick for each cell of the top-10."""
+def size_histogram(theta_k, mu: float, sigma: float, top_theta_k=(), edges=None, picked_bars=()) -> go.Figure:
+    """Histogram of the cells' sizes (thousands of parameters) as bars over `edges`
+    (`size_regulariser.size_bins`; trace 0, so a selected bar's point index is its bin),
+    `picked_bars` in the highlight colour, f(Θ) on a second y-axis, a line at μ and, under
+    the bars, a tick for each cell of the top-10."""
     theta = np.asarray(theta_k, dtype=float)
     theta = theta[np.isfinite(theta)]
     low, high = (float(theta.min()), float(theta.max())) if len(theta) else (0.0, 1.0)
     pad = 0.05 * max(high - low, 1.0)
     xs = np.linspace(min(low, mu) - pad, max(high, mu) + pad, 400)
+    edges = np.linspace(low, high if high > low else low + 1, 31) if edges is None else np.asarray(edges)
+    counts, _ = np.histogram(theta, edges)
+    picked = set(picked_bars)
     figure = go.Figure()
-    figure.add_histogram(x=theta, nbinsx=30, name="cells", marker_color="#999999", opacity=0.75,
-                         hovertemplate="Θ %{x} k: %{y} cells<extra></extra>")
+    figure.add_bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges) * 0.95, name="cells",
+                   marker_color=[PICKED if i in picked else "#999999" for i in range(len(counts))], opacity=0.8,
+                   customdata=np.stack([edges[:-1], edges[1:]], axis=1),
+                   selected=dict(marker=dict(opacity=0.8)), unselected=dict(marker=dict(opacity=0.8)),
+                   hovertemplate="Θ %{customdata[0]:,.0f}–%{customdata[1]:,.0f} k: %{y} cells<extra></extra>")
     figure.add_scatter(x=xs, y=size_factor(xs, mu, sigma), yaxis="y2", mode="lines", name="f(Θ)",
                        line=dict(color=TARGET, width=3), hovertemplate="Θ %{x:,.0f} k: f = %{y:.3f}<extra></extra>")
     if len(top_theta_k):
@@ -41,11 +51,12 @@ def size_histogram(theta_k, mu: float, sigma: float, top_theta_k=()) -> go.Figur
     figure.add_vline(x=mu, line=dict(color=TARGET, dash="dash"), annotation_position="top left",
                      annotation_text=f"μ = {mu:,.0f} k ({mu / 1e3:.2f} M)", annotation_font=FONT)
     figure.update_layout(
-        title=f"Sizes of the cells and f(Θ) = exp(−(Θ − μ)²/σ), σ = {sigma:.2g}", font=FONT, bargap=0.05,
+        title=f"Sizes of the cells and f(Θ) = exp(−(Θ − μ)²/σ), σ = {sigma:.2g}", font=FONT,
+        clickmode="event+select", dragmode="select", selectdirection="h",
         xaxis_title="Θ: parameters of the benchmark network (thousands)", yaxis_title="cells",
         yaxis2=dict(title="f(Θ)", overlaying="y", side="right", range=[0, 1.1], dtick=0.25, showgrid=False),
         legend=dict(orientation="h", y=-0.25), margin=dict(t=60, r=60), height=430)
-    return figure
+    return readable(figure)
 
 
 def around(values: np.ndarray, middle: float) -> list | str:
@@ -80,7 +91,7 @@ def rho_heatmap(grid: np.ndarray, mus, sigmas, mu: float, sigma: float, plain_rh
         xaxis_title="μ: target size (thousands of parameters)", margin=dict(t=60),
         yaxis=dict(title="σ (thousands of parameters)², log scale", tickvals=ticks,
                    ticktext=[f"1e{t}" for t in ticks]))
-    return figure
+    return readable(figure)
 
 
 def swap_size_scatter(theta_k, swap, accuracy, top_mask) -> go.Figure:
@@ -99,7 +110,7 @@ def swap_size_scatter(theta_k, swap, accuracy, top_mask) -> go.Figure:
     figure.update_layout(title="SWAP against size", font=FONT, height=430, margin=dict(t=60),
                          xaxis_title="Θ: parameters of the benchmark network (thousands)", yaxis_title="SWAP",
                          legend=dict(orientation="h", y=-0.25))
-    return figure
+    return readable(figure)
 
 
 __all__ = ["rho_heatmap", "size_histogram", "swap_size_scatter"]

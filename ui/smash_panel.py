@@ -1,9 +1,10 @@
 """The SMASH page's live run (`swap_core.oneshot.smash.smash_run`): it trains the hypernetwork
 one step at a time, then ranks the architectures with generated weights (and SWAP-Score, for
 comparison), all in a worker thread (`ui.live.start_run`); each state is folded into a
-`SmashTrace` as it comes, and the page's fragment only reads that and draws. Stop ends the run
-and keeps what it computed; a run stopped during training can still rank the cells with the
-weights it reached (a second run, `rank`)."""
+`SmashTrace` as it comes, and the page's fragment only reads that and draws. Stop ends the whole
+run (training and scoring: nothing more is computed) and keeps what it computed; "Score the
+cells now" (`score_now`) ends the training where it is, or after a Stop, and scores the cells
+with the weights reached (a second run)."""
 from __future__ import annotations
 
 import math
@@ -22,6 +23,7 @@ from swap_core.setup import Setup
 
 from .figures import training_figure
 from .live import current_run, start_run, stop_run
+from .presenter import readable
 from .settings import Settings
 
 RUN_KEY, TRACE_KEY, ERROR_KEY = "sm_run", "sm_trace", "sm_error"
@@ -67,8 +69,10 @@ class SmashTrace:
 
     @property
     def rankable(self) -> bool:
-        """Stopped while training, after at least one step: the cells can still be ranked."""
-        return self.run is not None and self.run.status == "stopped" and bool(self.history) and not self.ranked
+        """Training (or stopped while training) after at least one step, no cell scored yet: the
+        cells can be scored now with the weights reached."""
+        return (self.run is not None and self.run.status in ("running", "paused", "stopped") and bool(self.history)
+                and not self.ranked)
 
 
 def current() -> tuple[Run | None, SmashTrace | None]:
@@ -113,9 +117,11 @@ def _ranking(trace: SmashTrace, after: Run) -> Iterator[smash.RankState]:
     yield from smash.rank_steps(trace.model, trace.archs, trace.val.images, trace.val.labels, _swap(trace.setup))
 
 
-def rank(trace: SmashTrace) -> None:
-    """Rank the cells with the weights a stopped training run reached (a run of its own)."""
+def score_now(trace: SmashTrace) -> None:
+    """End the training where it is (or take a stopped one) and score the cells with the weights
+    reached, in a run of its own (it starts once the training worker has finished its step)."""
     if trace.rankable:
+        trace.run.stop()
         trace.run = start_run(RUN_KEY, _ranking(trace, trace.run), name="smash-ranking", on_state=trace.add)
 
 
@@ -158,8 +164,8 @@ def scatter(frame: pd.DataFrame, column: str, label: str) -> go.Figure:
     figure.update_layout(title=f"{label}: Spearman ρ = {r['spearman']:.3f} (n = {r['n']})", height=420,
                          xaxis_title=label, yaxis_title="NB201 CIFAR-10 test accuracy (%)",
                          margin={"l": 10, "r": 10, "t": 50, "b": 10}, font={"size": 15})
-    return figure
+    return readable(figure)
 
 
 __all__ = ["ERROR_KEY", "EXPLAIN", "RUN_KEY", "SmashTrace", "TRACE_KEY", "command_line", "current", "curve_figure",
-           "curve_frame", "rank", "results_frame", "rho", "scatter", "start"]
+           "curve_frame", "results_frame", "rho", "scatter", "score_now", "start"]

@@ -135,6 +135,14 @@ class SearchSpace(ABC):
     def with_slot(self, arch: Any, key: str, value: Any) -> Any:
         """`arch` with the slot `key` set to `value` (ValueError for an unknown key/value)."""
 
+    def slot_places(self, arch: Any) -> dict[str, tuple]:
+        """Where each edit slot sits on `graph(arch)`, so that a drawing can be edited by
+        clicking it: slot key -> ("edge", u, v), the edge u -> v (drawn even where the graph
+        leaves it out, e.g. an edge whose op is `none`), or ("node", n). Several slots may share
+        a place (a node's op and its inputs). A slot with no place (say, "insert a stage") is
+        edited in the lists only. Default: no places."""
+        return {}
+
     # --- drawing and building ------------------------------------------------------
     @abstractmethod
     def graph(self, arch: Any) -> nx.DiGraph: ...

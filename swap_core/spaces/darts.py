@@ -303,6 +303,11 @@ class DartsSpace(SearchSpace):
         pair = (value, index) if part == "op" else (op, value)
         return _with_pair(arch, cell, int(position), pair)  # Genotype validates the new pair
 
+    def slot_places(self, arch: Genotype | str) -> dict[str, tuple]:
+        """A node's two inputs (each an op and where it comes from) sit on the node."""
+        return {f"{cell}:{position}:{part}": ("node", (cell, position // 2 + 2))
+                for cell in CELLS for position in range(PAIRS) for part in ("op", "input")}
+
     # --- drawing and building ------------------------------------------------------
     def graph(self, arch: Genotype | str) -> nx.DiGraph:
         """Both cells in one DiGraph. Nodes are (cell, "c_{k-2}"), (cell, "c_{k-1}"),

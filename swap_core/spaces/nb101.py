@@ -352,6 +352,19 @@ class NB101Space(SearchSpace):
         except ValueError as exc:
             raise ValueError(f"cannot set {key} to {value!r}: {exc}") from None
 
+    def slot_places(self, arch: NB101Arch | str) -> dict[str, tuple]:
+        """A vertex's op and its input edges sit on the vertex, for the vertices the drawing
+        shows (the pruned cell; `edit_slots` numbers them in the 7-vertex form)."""
+        arch = _as_arch(arch)
+        last, drawn = len(arch.matrix) - 1, set(arch.kept_vertices())
+        places = {}
+        for slot in self.edit_slots(arch):
+            target = int(slot.key.split(":")[1].split("-")[-1])  # "op:v" or "edge:u-v"
+            vertex = last if target == MAX_VERTICES - 1 else target if target < last else None
+            if vertex in drawn:
+                places[slot.key] = ("node", vertex)
+        return places
+
     # --- drawing and building ------------------------------------------------------
     def graph(self, arch: NB101Arch | str) -> nx.DiGraph:
         """The pruned cell (what the network computes) as a DiGraph. Nodes keep their

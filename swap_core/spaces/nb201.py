@@ -178,6 +178,10 @@ class NB201Space(SearchSpace):
             raise ValueError(f"unknown NAS-Bench-201 edge {key!r}; expected one of {keys}")
         return _with_op(_as_arch(arch), keys.index(key), value)
 
+    def slot_places(self, arch: NB201Arch | str) -> dict[str, tuple]:
+        """Each edge slot on its edge (a `none` edge too: the drawing shows it faintly)."""
+        return {f"{src}-{dst}": ("edge", src, dst) for src, dst in EDGES}
+
     # --- drawing and building ------------------------------------------------------
     def graph(self, arch: NB201Arch | str) -> nx.DiGraph:
         """The cell as a DiGraph: nodes 0..3 labelled in/1/2/out (attribute `layer`, the

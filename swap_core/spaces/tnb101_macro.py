@@ -232,6 +232,11 @@ class TNB101MacroSpace(TransNASSpace):
             raise ValueError(f"setting {key} to {value!r} breaks the macro space's rules: {problem}")
         return MacroArch(stages)
 
+    def slot_places(self, arch: MacroArch | str) -> dict[str, tuple]:
+        """Each stage's slot on its node; "insert a stage" on the stem."""
+        places = {f"stage{k}": ("node", k) for k in range(1, len(_as_arch(arch).stages) + 1)}
+        return places | {"insert": ("node", 0)}
+
     # --- drawing and building ------------------------------------------------------
     def graph(self, arch: MacroArch | str) -> nx.DiGraph:
         """A chain: node 0 the stem, node k stage k labelled with its code. Nodes carry

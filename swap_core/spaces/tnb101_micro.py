@@ -191,6 +191,10 @@ class TNB101MicroSpace(TransNASSpace):
             raise ValueError(f"unknown TransNAS-Bench-101 micro edge {key!r}; expected one of {keys}")
         return _with_op(_as_arch(arch), keys.index(key), _op_index(value))
 
+    def slot_places(self, arch: MicroArch | str) -> dict[str, tuple]:
+        """Each edge slot on its edge (a `none` edge too: the drawing shows it faintly)."""
+        return {f"{src}-{dst}": ("edge", src, dst) for src, dst in EDGES}
+
     # --- drawing and building ------------------------------------------------------
     def graph(self, arch: MicroArch | str) -> nx.DiGraph:
         """The cell: nodes 0..3 labelled in/1/2/out (`layer` = node number), one edge per op
