@@ -164,9 +164,10 @@ with table_column:
                                    * len(row), axis=1),
                  hide_index=True, width="stretch", key="sr_top", on_select=row_picked, selection_mode="single-row",
                  column_config={"params (M)": st.column_config.NumberColumn(format="%.3f"),
-                                "size factor": st.column_config.NumberColumn(format="%.3f"),
-                                "SWAP": st.column_config.NumberColumn(format="%.0f"),
-                                "regularised SWAP": st.column_config.NumberColumn(format="%.0f"),
+                                "size factor": st.column_config.NumberColumn("f(Θ)", format="%.3f"),  # short
+                                "SWAP": st.column_config.NumberColumn(format="%.0f"),  # labels: the arch column
+                                "regularised SWAP": st.column_config.NumberColumn("reg. SWAP", format="%.0f"),
+                                "rank by SWAP": st.column_config.NumberColumn("SWAP rank"),  # stays in view
                                 "accuracy": st.column_config.NumberColumn(format="%.2f")}, placeholder="—")
     st.download_button("Download the regularised ranking (CSV)", ranked.to_csv(index=False),
                        "regularised_swap_ranking.csv", "text/csv", icon=":material/download:", key="sr_download")
