@@ -96,6 +96,24 @@ def network_size(setup: Setup, arch, preset: str | None = None) -> tuple[int, fl
     return count_params(model), count_flops(model, setup.config.input_size)
 
 
+def one_edit_away(space: SearchSpace, arch: str, limit: int = 400) -> list[str]:
+    """The cells one editor change away from `arch` (every other option of every edit slot),
+    in slot order, at most `limit`: what a user of the Cell Designer can reach in one click,
+    scored ahead of the click."""
+    current = space.from_str(arch)
+    found: dict[str, None] = {}
+    for slot in space.edit_slots(current):
+        for option in slot.options:
+            if option == slot.value or len(found) >= limit:
+                continue
+            try:
+                found[space.with_slot(current, slot.key, option).to_str()] = None
+            except ValueError:  # an edit the space refuses (e.g. too many NB101 edges)
+                continue
+    found.pop(arch, None)
+    return list(found)
+
+
 def sample_architectures(space: SearchSpace, n: int, seed: int) -> list[str]:
     """`n` distinct random architecture strings of the space, reproducible from `seed`."""
     rng = random.Random(seed)
@@ -211,6 +229,6 @@ def proxy_table(scores: Mapping[str, float], errors: Mapping[str, str], referenc
 
 __all__ = [
     "SIZE_COLUMNS", "benchmark_size", "score_row", "score_rows", "Accuracy", "DEVICE_CHOICES", "accuracy_of", "accuracy_table", "describe_devices", "named_architectures",
-    "network_size", "proxy_table", "rank_among", "resolve_device", "sample_architectures", "score_architectures",
+    "network_size", "one_edit_away", "proxy_table", "rank_among", "resolve_device", "sample_architectures", "score_architectures",
     "truth_specs",
 ]

@@ -113,10 +113,10 @@ class _Stopped(Exception):
     """Raised at a checkpoint of a run that was stopped: the cell in progress is dropped."""
 
 
-def _scoring_states(settings: Settings, archs: list[str], groups: list[list[str]], holder: dict):
-    """Score what the store lacks, group after group, one proxy at a time behind the
-    foreground gate; a state = a row, kept by the run's `on_state` (so a row finished after
-    Stop is not kept)."""
+def _scoring_states(settings: Settings, jobs: list[tuple[list[str], list[str]]], holder: dict):
+    """Score what the store lacks of each (cells, proxies) job in turn, one proxy at a time
+    behind the foreground gate; a state = (proxies, row), kept by the run's `on_state` (so a
+    row finished after Stop is not kept)."""
     setup, kept, gate = settings.setup, store(), foreground()
 
     def checkpoint() -> None:
@@ -125,7 +125,7 @@ def _scoring_states(settings: Settings, archs: list[str], groups: list[list[str]
         if run is not None and not run.active:
             raise _Stopped
 
-    for names in groups:
+    for archs, names in jobs:
         for arch in archs:
             if kept.row(setup, arch, names) is None:
                 yield names, explorer.score_row(setup, arch, names, store=kept, checkpoint=checkpoint, keep=False)
@@ -139,22 +139,27 @@ def _start(settings: Settings, states, name: str, holder: dict) -> Run:
     return run
 
 
-def ensure_scoring(settings: Settings, archs: list[str], groups: list[list[str]], key: str) -> Run | None:
-    """The worker scoring `archs` with each group of proxies (started unless the store has
-    them all, or the user stopped this very job); None when nothing needs to run."""
-    job = (settings_key(settings), hash(tuple(archs)), tuple(tuple(g) for g in groups))
+def ensure_scoring(settings: Settings, archs: list[str], groups: list[list[str]], key: str, *,
+                   first: tuple[list[str], list[str]] | None = None) -> Run | None:
+    """The worker scoring `archs` with each group of proxies, after the (cells, proxies) job
+    `first` if given (started unless the store has them all, or the user stopped this very
+    job); None when nothing needs to run."""
+    jobs = ([first] if first else []) + [(archs, names) for names in groups]
+    job = (settings_key(settings), hash(tuple(archs)), tuple(tuple(g) for g in groups),
+           first and (tuple(first[0]), tuple(first[1])))
     run = current_run(f"{key}_run")
     if st.session_state.get(f"{key}_job") == job and run is not None:
         return run
     if run is not None:
         run.stop()
-    complete = all(len(stored_rows(settings, archs, g)) == len(archs) for g in groups)
+    setup, kept = settings.setup, store()
+    complete = all(kept.row(setup, cell, names) is not None for cells, names in jobs for cell in cells)
     if complete or st.session_state.get(f"{key}_stopped") == job:
         st.session_state.pop(f"{key}_run", None)
         st.session_state[f"{key}_job"] = job if complete else None
         return None
     holder: dict = {}
-    run = _start(settings, _scoring_states(settings, archs, groups, holder), key, holder)
+    run = _start(settings, _scoring_states(settings, jobs, holder), key, holder)
     st.session_state[f"{key}_run"], st.session_state[f"{key}_job"] = run, job
     return run
 
@@ -226,12 +231,14 @@ def scoring_panel(settings: Settings, archs: list[str], names: list[str], key: s
     return table, len(table) == len(archs)
 
 
-def reference_table(settings: Settings, size: int, groups: list[list[str]]) -> tuple[pd.DataFrame, int, Run | None]:
-    """The reference sample scored with each group of proxies in turn, in the worker: (one
-    column per proxy for the cells scored so far, number of cells complete in every group,
-    the worker or None)."""
+def reference_table(settings: Settings, size: int, groups: list[list[str]], *,
+                    first: tuple[list[str], list[str]] | None = None) -> tuple[pd.DataFrame, int, Run | None]:
+    """The reference sample scored with each group of proxies in turn, in the worker, after
+    the job `first` (the Cell Designer's: the headline scores of every cell one edit away):
+    (one column per proxy for the cells scored so far, number of cells complete in every
+    group, the worker or None)."""
     archs = reference_archs(settings, size)
-    run = ensure_scoring(settings, archs, groups, "cd_ref")
+    run = ensure_scoring(settings, archs, groups, "cd_ref", first=first)
     table, complete = pd.DataFrame({"arch": archs}), size
     for names in groups:
         part = _table(stored_rows(settings, archs, names), names)
