@@ -104,16 +104,16 @@ with right:
     if cell_run is not None:  # what is above is already on the screen; the table usually follows
         cell_run.wait(1.0)    # at once (a third of a second), else the fragment draws it as it comes
     groups = [fast] + ([slow] if include_slow else [])
-    # in the background: first the headline scores of every cell one edit away (so the next
-    # click finds them in the store), then the random cells to rank against
-    ahead = (explorer.one_edit_away(space, settings.arch), list(scoring.HEADLINE))
-    reference, done, reference_run = scoring.reference_table(settings, ref_size, groups, first=ahead)
+    # in the background: the headline scores of every cell one edit away (so the next click
+    # finds them in the store), the random cells to rank against, then those cells' other proxies
+    ahead = explorer.one_edit_away(space, settings.arch)
+    reference, done, reference_run = scoring.reference_table(settings, ref_size, groups, ahead=ahead)
 
     def score_table() -> None:
         scores, errors, seconds, missing = scoring.cell_entries(settings, settings.arch, names)
         errors.update({n: "off: switch on 'Include NTK proxies'" for n in slow if not include_slow})
         errors.update({n: "scoring…" for n in missing})
-        reference, done, _ = scoring.reference_table(settings, ref_size, groups, first=ahead)
+        reference, done, _ = scoring.reference_table(settings, ref_size, groups, ahead=ahead)
         table = explorer.proxy_table(scores, errors, reference, fast + slow)
         st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3,
                      column_order=["name", "score", "rank", "beats %", "better", "note"],  # fits a laptop's column

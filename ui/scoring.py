@@ -140,13 +140,14 @@ def _start(settings: Settings, states, name: str, holder: dict) -> Run:
 
 
 def ensure_scoring(settings: Settings, archs: list[str], groups: list[list[str]], key: str, *,
-                   first: tuple[list[str], list[str]] | None = None) -> Run | None:
-    """The worker scoring `archs` with each group of proxies, after the (cells, proxies) job
-    `first` if given (started unless the store has them all, or the user stopped this very
-    job); None when nothing needs to run."""
-    jobs = ([first] if first else []) + [(archs, names) for names in groups]
+                   first: tuple[list[str], list[str]] | None = None,
+                   last: tuple[list[str], list[str]] | None = None) -> Run | None:
+    """The worker scoring `archs` with each group of proxies, between the (cells, proxies)
+    jobs `first` and `last` if given (started unless the store has them all, or the user
+    stopped this very job); None when nothing needs to run."""
+    jobs = ([first] if first else []) + [(archs, names) for names in groups] + ([last] if last else [])
     job = (settings_key(settings), hash(tuple(archs)), tuple(tuple(g) for g in groups),
-           first and (tuple(first[0]), tuple(first[1])))
+           tuple((tuple(cells), tuple(names)) for cells, names in (first, last) if cells))
     run = current_run(f"{key}_run")
     if st.session_state.get(f"{key}_job") == job and run is not None:
         return run
@@ -232,13 +233,16 @@ def scoring_panel(settings: Settings, archs: list[str], names: list[str], key: s
 
 
 def reference_table(settings: Settings, size: int, groups: list[list[str]], *,
-                    first: tuple[list[str], list[str]] | None = None) -> tuple[pd.DataFrame, int, Run | None]:
+                    ahead: list[str] = ()) -> tuple[pd.DataFrame, int, Run | None]:
     """The reference sample scored with each group of proxies in turn, in the worker, after
-    the job `first` (the Cell Designer's: the headline scores of every cell one edit away):
-    (one column per proxy for the cells scored so far, number of cells complete in every
-    group, the worker or None)."""
+    the headline scores of the cells `ahead` (the Cell Designer's: every cell one edit away,
+    so that the next click finds them in the store) and before their other proxies of the
+    first group: (one column per proxy for the cells scored so far, number of cells complete
+    in every group, the worker or None)."""
     archs = reference_archs(settings, size)
-    run = ensure_scoring(settings, archs, groups, "cd_ref", first=first)
+    first = (list(ahead), list(HEADLINE)) if ahead else None
+    last = (list(ahead), groups[0]) if ahead else None
+    run = ensure_scoring(settings, archs, groups, "cd_ref", first=first, last=last)
     table, complete = pd.DataFrame({"arch": archs}), size
     for names in groups:
         part = _table(stored_rows(settings, archs, names), names)
