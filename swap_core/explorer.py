@@ -12,6 +12,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import pandas as pd
@@ -142,13 +143,13 @@ def score_architectures(setup: Setup, archs: Sequence[str], names: Iterable[str]
 
 
 def score_row(setup: Setup, arch: str, names: Iterable[str], *, store: ScoreStore | None = None,
-              checkpoint: Callable[[], None] | None = None, keep: bool = True,
+              step: Callable[[], AbstractContextManager] | None = None, keep: bool = True,
               options: Mapping[str, Mapping] | None = None) -> dict:
     """One cell's row (arch, seconds, one column per proxy, errors, `SIZE_COLUMNS`): what
     `store` has, the rest computed by `setup.score` (with the proxies' `options`) and kept in
     `store` (unless `keep` is False: a run that keeps only the rows it publishes does so
-    itself). With `checkpoint` (background work), the missing proxies are computed one at a
-    time, `checkpoint()` before each, so the caller can pause between them (to let a user's
+    itself). With `step` (background work), the missing proxies are computed one at a time,
+    each inside `with step():`, so the caller can pause between them (to let a user's
     request go first)."""
     names = list(names)
     row = None if store is None else store.row(setup, arch, names, options)
@@ -157,12 +158,11 @@ def score_row(setup: Setup, arch: str, names: Iterable[str], *, store: ScoreStor
         values: dict[str, float] = {}
         errors: dict[str, str] = {}
         seconds = 0.0
-        for chunk in ([[n] for n in missing] if checkpoint is not None else [missing]):
-            if checkpoint is not None:
-                checkpoint()
-            start = time.perf_counter()
-            scores = setup.score(arch, chunk, options=options)
-            spent = time.perf_counter() - start
+        for chunk in ([[n] for n in missing] if step is not None else [missing]):
+            with step() if step is not None else nullcontext():
+                start = time.perf_counter()
+                scores = setup.score(arch, chunk, options=options)
+                spent = time.perf_counter() - start
             if store is not None and keep:
                 store.put(setup, arch, scores, scores.errors, spent, options)
             values.update(scores)
@@ -189,11 +189,11 @@ def _benchmark_size(space: str, dataset: str, arch: str) -> tuple[int, float]:
 
 
 def score_rows(setup: Setup, archs: Sequence[str], names: Iterable[str], *, store: ScoreStore | None = None,
-               checkpoint: Callable[[], None] | None = None, keep: bool = True) -> Iterator[dict]:
+               step: Callable[[], AbstractContextManager] | None = None, keep: bool = True) -> Iterator[dict]:
     """`score_row` of each cell in turn: the generator a page runs in the engine's worker."""
     names = list(names)
     for arch in archs:
-        yield score_row(setup, arch, names, store=store, checkpoint=checkpoint, keep=keep)
+        yield score_row(setup, arch, names, store=store, step=step, keep=keep)
 
 
 def rank_among(value: float, reference: Sequence[float], higher_is_better: bool) -> tuple[int, int] | None:

@@ -60,7 +60,7 @@ def prepare_states(setup: Setup, store: ScoreStore, jobs: list[Job] | None = Non
     done, cells in the job) after each cell. With `gate`, each proxy waits for users first."""
     for job in jobs if jobs is not None else default_jobs(setup):
         for done, _ in enumerate(explorer.score_rows(setup, job.archs, job.names, store=store,
-                                                     checkpoint=gate.checkpoint if gate else None), start=1):
+                                                     step=gate.background if gate else None), start=1):
             yield job.label, done, len(job.archs)
 
 

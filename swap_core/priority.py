@@ -4,7 +4,9 @@ user's request is in flight — a page being drawn after a click, the current ce
 scored — and for `settle_s` after it (while the browser draws the answer on the same CPU). Background work thus never delays an edit by more than the step it is in (one proxy
 on one cell, a fraction of a second on the teaching networks).
 
-A server holds one `Foreground` for all its sessions (the app keeps it as a shared
+Background steps also run one at a time across the whole server (`background`), so that many
+sessions' workers take turns instead of crowding a laptop's cores (each torch op already uses
+all of them). A server holds one `Foreground` for all its sessions (the app keeps it as a shared
 resource); it carries no computation state, only the count of requests in flight. A
 background step waits at most `max_wait_s`, so a stream of requests cannot starve it.
 """
@@ -26,6 +28,7 @@ class Foreground:
         self._busy = 0
         self._last_end = -math.inf
         self._idle = threading.Condition()
+        self._slot = threading.Lock()  # one background step at a time on the whole server
 
     @property
     def busy(self) -> int:
@@ -59,6 +62,15 @@ class Foreground:
                     return False
                 wait = self.settle_s - quiet_for if self._busy == 0 else deadline - now
                 self._idle.wait(min(max(wait, 0.01), deadline - now))
+
+
+    @contextmanager
+    def background(self) -> Iterator[None]:
+        """One step of background work: waits as `checkpoint` does, then runs alone among the
+        server's background steps (several sessions' workers never crowd the CPU at once)."""
+        self.checkpoint()
+        with self._slot:
+            yield
 
 
 def in_foreground(gate: Foreground, states: Iterator) -> Iterator:

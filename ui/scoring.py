@@ -15,10 +15,13 @@ on a CPU).
 from __future__ import annotations
 
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from swap_core import explorer, prepare
 from swap_core.explorer import SIZE_COLUMNS
@@ -42,6 +45,41 @@ def store() -> ScoreStore:
         fallback = Path(tempfile.gettempdir()) / "swap-explorer-scores.sqlite"
         print(f"swap-explorer: {error}; using {fallback} instead")
         return ScoreStore(fallback)
+
+
+class SharedRuns:
+    """The server's scoring runs by job: sessions asking for the same cells and proxies with
+    the same Setup (a class on the default settings) share one worker instead of each
+    computing the same scores."""
+
+    def __init__(self) -> None:
+        self._runs: dict[tuple, tuple[Run, set[str]]] = {}
+        self._lock = threading.Lock()
+
+    def get_or_start(self, job: tuple, user: str, start) -> Run:
+        """The active run of `job` (started by `start()` when there is none), used by `user`."""
+        with self._lock:
+            run, users = self._runs.get(job, (None, set()))
+            if run is None or not run.active:
+                self._runs = {j: entry for j, entry in self._runs.items() if entry[0].active}
+                run, users = start(), set()
+                self._runs[job] = (run, users)
+            users.add(user)
+            return run
+
+    def release(self, job: tuple | None, user: str) -> None:
+        """`user` no longer needs `job`: its run stops when nobody does."""
+        with self._lock:
+            run, users = self._runs.get(job, (None, set()))
+            users.discard(user)
+            if run is not None and not users:
+                run.stop()
+                self._runs.pop(job, None)
+
+
+@st.cache_resource(show_spinner=False)
+def shared_runs() -> SharedRuns:
+    return SharedRuns()
 
 
 @st.cache_resource(show_spinner=False)
@@ -119,16 +157,18 @@ def _scoring_states(settings: Settings, jobs: list[tuple[list[str], list[str]]],
     row finished after Stop is not kept)."""
     setup, kept, gate = settings.setup, store(), foreground()
 
-    def checkpoint() -> None:
-        gate.checkpoint()
-        run = holder.get("run")
-        if run is not None and not run.active:
-            raise _Stopped
+    @contextmanager
+    def step():
+        with gate.background():
+            run = holder.get("run")
+            if run is not None and not run.active:
+                raise _Stopped
+            yield
 
     for archs, names in jobs:
         for arch in archs:
             if kept.row(setup, arch, names) is None:
-                yield names, explorer.score_row(setup, arch, names, store=kept, checkpoint=checkpoint, keep=False)
+                yield names, explorer.score_row(setup, arch, names, store=kept, step=step, keep=False)
 
 
 def _start(settings: Settings, states, name: str, holder: dict) -> Run:
@@ -139,6 +179,11 @@ def _start(settings: Settings, states, name: str, holder: dict) -> Run:
     return run
 
 
+def _session() -> str:
+    context = get_script_run_ctx()
+    return context.session_id if context is not None else "bare"
+
+
 def ensure_scoring(settings: Settings, archs: list[str], groups: list[list[str]], key: str, *,
                    first: tuple[list[str], list[str]] | None = None,
                    last: tuple[list[str], list[str]] | None = None) -> Run | None:
@@ -146,13 +191,12 @@ def ensure_scoring(settings: Settings, archs: list[str], groups: list[list[str]]
     jobs `first` and `last` if given (started unless the store has them all, or the user
     stopped this very job); None when nothing needs to run."""
     jobs = ([first] if first else []) + [(archs, names) for names in groups] + ([last] if last else [])
-    job = (settings_key(settings), hash(tuple(archs)), tuple(tuple(g) for g in groups),
-           tuple((tuple(cells), tuple(names)) for cells, names in (first, last) if cells))
+    job = (settings_key(settings), tuple((tuple(cells), tuple(names)) for cells, names in jobs))
     run = current_run(f"{key}_run")
     if st.session_state.get(f"{key}_job") == job and run is not None:
         return run
     if run is not None:
-        run.stop()
+        shared_runs().release(st.session_state.get(f"{key}_job"), _session())
     setup, kept = settings.setup, store()
     complete = all(kept.row(setup, cell, names) is not None for cells, names in jobs for cell in cells)
     if complete or st.session_state.get(f"{key}_stopped") == job:
@@ -160,7 +204,8 @@ def ensure_scoring(settings: Settings, archs: list[str], groups: list[list[str]]
         st.session_state[f"{key}_job"] = job if complete else None
         return None
     holder: dict = {}
-    run = _start(settings, _scoring_states(settings, jobs, holder), key, holder)
+    run = shared_runs().get_or_start(job, _session(),
+                                     lambda: _start(settings, _scoring_states(settings, jobs, holder), key, holder))
     st.session_state[f"{key}_run"], st.session_state[f"{key}_job"] = run, job
     return run
 
