@@ -19,7 +19,7 @@ import pytest
 
 from conftest import ROOT
 from e2e_helpers import SCREENS
-from test_e2e_browser import BROWSER_ARGS, _chromium, _serve
+from test_e2e_browser import _serve, browser  # noqa: F401 (browser: the suite's Chromium fixture)
 
 ARTIFACTS = ROOT / "test-artifacts" / "presenter"
 TOLERANCE_PX = 2
@@ -112,18 +112,6 @@ def _wait_drawn(page, quiet_ms: int = 1500, timeout_ms: int = 90_000) -> None:
         page.wait_for_timeout(quiet_ms)
         if page.locator(idle).count():
             return
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="Python playwright is not installed")
-    executable = _chromium()
-    if executable is None:
-        pytest.skip("no Chromium found (install Debian's `chromium` package or set $CHROMIUM)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
