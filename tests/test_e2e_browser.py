@@ -552,7 +552,7 @@ def _search_alone(command: str, out) -> dict:
 
 
 def test_two_users_search_at_once_as_each_would_alone(browser, live_app_url, tmp_path):
-    budget, seeds = 30, (3, 4)
+    budget, seeds = 300, (3, 4)  # each long enough (seconds) for both to be seen running at once
     contexts = [browser.new_context(viewport={"width": 1600, "height": 1000}) for _ in seeds]
     pages = []
     for context, seed in zip(contexts, seeds):
