@@ -117,10 +117,15 @@ with right:
         table = explorer.proxy_table(scores, errors, reference, fast + slow)
         st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3,
                      column_order=["name", "score", "rank", "beats %", "better", "note"],  # fits a laptop's column
-                     column_config={"score": st.column_config.NumberColumn(format="%.4g"),
+                     # fixed widths: the columns' own widths follow their text, and a long score or
+                     # rank pushed the note out of a laptop's 395 px column
+                     column_config={"name": st.column_config.TextColumn(width=118),
+                                    "score": st.column_config.NumberColumn(format="%.4g", width=66),
+                                    "rank": st.column_config.TextColumn(width=62),
                                     "beats %": st.column_config.ProgressColumn(
-                                        min_value=0, max_value=100, format="%.0f%%", width="small",
-                                        help="share of the random cells this cell beats")}, placeholder="—")
+                                        min_value=0, max_value=100, format="%.0f%%", width=62,
+                                        help="share of the random cells this cell beats"),
+                                    "better": st.column_config.TextColumn(width=54)}, placeholder="—")
         if missing:
             st.caption(f"Scoring this cell's other proxies: {len(names) - len(missing)} of {len(names)} in.")
         else:
