@@ -12,7 +12,8 @@
 NASLib keys architectures by op indices; each space turns its keys into its strings with
 NASLib's own tables (`SearchSpace.naslib_key_to_arch`, after `naslib/search_spaces/*/conversions.py`),
 and says where its NAS-Bench-Suite-Zero file is (`SearchSpace.zero_cost`), so a new space's
-tables need no change here. Every default download is checked against a pinned MD5.
+tables need no change here. Every default download, and the cached CIFAR-10 archive before it is
+used, is checked against a pinned SHA-256.
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ import pandas as pd
 
 from . import benchmarks
 from .data import read_cifar10_batches
-from .download import CIFAR10_MD5, CIFAR10_URL, ChecksumError, DownloadError, Progress, download_file
+from . import download as _download
+from .download import CIFAR10_URL, ChecksumError, DownloadError, Progress, check_file, download_file
 from .spaces import get_space
 # NASLib's op orders, kept with their spaces; named here as before.
 from .spaces.darts import NASLIB_OPS as DARTS_OPS
@@ -43,20 +45,22 @@ _SWAP = ("https://raw.githubusercontent.com/pym1024/SWAP/"
 
 @dataclass(frozen=True)
 class Item:
-    """One public original: where it is, its MD5, and what it becomes."""
+    """One public original: where it is, its SHA-256, and what it becomes."""
 
     url: str
-    md5: str
+    sha256: str
     produces: str
     space: str | None = None  # NAS-Bench-Suite-Zero items: the benchmark's name of the space (nb301)
 
 
 def _items() -> dict[str, Item]:
     """Every space's NAS-Bench-Suite-Zero file, then the other tables and CIFAR-10."""
-    items = {t.source: Item(t.url, t.md5, t.produces, t.name) for t in benchmarks.zero_cost_tables()}
-    items["nats_bench"] = Item(_NATS, "644073c0daad5b1069becff769cfafa6", "nb201_accuracy.csv")
-    items["swap_darts"] = Item(_SWAP, "8666dcc2daac2be1ec0308a09dfff990", "darts1000_cifar10.csv")
-    items["cifar10"] = Item(CIFAR10_URL, CIFAR10_MD5, "cifar10_sample.npz (archive kept in the user cache dir)")
+    items = {t.source: Item(t.url, t.sha256, t.produces, t.name) for t in benchmarks.zero_cost_tables()}
+    items["nats_bench"] = Item(_NATS, "cb5d777ec3368be83c8f9b3aa4d520696051cb0eb8d94b8f85b519f9ea4afa3e",
+                               "nb201_accuracy.csv")
+    items["swap_darts"] = Item(_SWAP, "d28d263aa7dd4103b6a1da1775b1b03ae16ffd2516409ca3bd493c8784abe6b0",
+                               "darts1000_cifar10.csv")
+    items["cifar10"] = Item(CIFAR10_URL, _download.CIFAR10_SHA256, "cifar10_sample.npz (archive kept in the user cache dir)")
     return items
 
 
@@ -161,8 +165,8 @@ def fetch_data(data_dir: str | os.PathLike | None = None, *, sources: dict[str, 
                cache_dir: str | os.PathLike | None = None) -> list[str]:
     """Download and convert `items` (default: all of `ITEMS`) into `data_dir`; the written paths.
 
-    `sources` maps item names to other URLs (e.g. `file://` copies). The MD5 check uses
-    `checksums[item]` when given (None: no check), else the pinned MD5 for the default URL
+    `sources` maps item names to other URLs (e.g. `file://` copies). The SHA-256 check uses
+    `checksums[item]` when given (None: no check), else the pinned SHA-256 for the default URL
     and none for another URL. The CIFAR-10 archive is kept in `cache_dir` (default
     `benchmarks.user_cache_dir()`), where `data.load_batch` also finds it. Items run in order;
     a failure (`DownloadError`, `ChecksumError`) stops the run, and files already written stay.
@@ -181,13 +185,15 @@ def fetch_data(data_dir: str | os.PathLike | None = None, *, sources: dict[str, 
         for name in names:
             item = ITEMS[name]
             url = sources.get(name, item.url)
-            md5 = checksums[name] if name in checksums else (item.md5 if url == item.url else None)
+            sha256 = checksums[name] if name in checksums else (item.sha256 if url == item.url else None)
             if name == "cifar10":
                 original = cache / "cifar-10-python.tar.gz"
                 if not original.is_file():
-                    download_file(url, original, md5=md5, progress=progress, label="CIFAR-10")
+                    download_file(url, original, sha256=sha256, progress=progress, label="CIFAR-10")
+                elif sha256:  # a cached archive is checked before use
+                    check_file(original, sha256, "the cached CIFAR-10 archive")
             else:
-                original = download_file(url, Path(tmp) / url.rsplit("/", 1)[-1], md5=md5,
+                original = download_file(url, Path(tmp) / url.rsplit("/", 1)[-1], sha256=sha256,
                                          progress=progress, label=name)
             written += [str(p) for p in _convert(name, item, original, data_dir)]
     return written

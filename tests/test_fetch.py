@@ -136,9 +136,9 @@ def test_cifar10_sample_from_fake_archive(tmp_path):
 def test_checksum_mismatch_leaves_nothing(tmp_path):
     source = tmp_path / "DARTS_archs_CIFAR10.csv"
     source.write_text("\"Genotype(...)\",1.0\n")
-    with pytest.raises(fetch.ChecksumError, match="expected 0{32}"):
+    with pytest.raises(fetch.ChecksumError, match="expected 0{64}"):
         fetch.fetch_data(tmp_path / "out", sources={"swap_darts": source.as_uri()}, items=["swap_darts"],
-                         checksums={"swap_darts": "0" * 32})
+                         checksums={"swap_darts": "0" * 64})
     assert list((tmp_path / "out").iterdir()) == []
 
 
@@ -148,4 +148,14 @@ def test_errors_and_defaults(tmp_path):
     with pytest.raises(fetch.DownloadError, match="could not download"):
         fetch.fetch_data(tmp_path, sources={"swap_darts": (tmp_path / "absent.csv").as_uri()}, items=["swap_darts"])
     for name, item in fetch.ITEMS.items():
-        assert item.url.startswith("https://") and re.fullmatch(r"[0-9a-f]{32}", item.md5), name
+        assert item.url.startswith("https://") and re.fullmatch(r"[0-9a-f]{64}", item.sha256), name
+
+
+def test_a_cached_archive_is_checked_before_use(tmp_path):
+    """fetch-data keeps the CIFAR-10 archive in the cache; the next run checks it against the pin
+    before converting it, and a damaged one is refused and left for the user to delete."""
+    (tmp_path / "cache").mkdir()
+    archive = write_fake_cifar10_archive(tmp_path / "cache" / "cifar-10-python.tar.gz", per_batch=10)
+    with pytest.raises(fetch.ChecksumError, match="cached CIFAR-10 archive .* Delete it"):
+        fetch.fetch_data(tmp_path / "out", items=["cifar10"], cache_dir=tmp_path / "cache")
+    assert archive.is_file() and not (tmp_path / "out" / "cifar10_sample.npz").exists()

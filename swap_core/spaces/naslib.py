@@ -22,13 +22,13 @@ class ZeroCostTables:
     `name` is the benchmark's name of the space in the table file names (DARTS's tables are
     NAS-Bench-301's: `nb301`), `tasks` the tasks with a table (in NASLib's order), `source`
     NASLib's file stem (`zc_nasbench201`, also the `fetch-data` item), pinned to `commit`
-    with MD5 `md5`.
+    with SHA-256 `sha256`.
     """
 
     name: str
     tasks: tuple[str, ...]
     source: str
-    md5: str
+    sha256: str
     commit: str = NASLIB_ZC_COMMIT
 
     def file(self, task: str) -> str:

@@ -76,9 +76,9 @@ NASLIB_TNB_COMMIT = "e5a821c2dadf608042e4e046e386006cf6bd0564"  # "Add ZC benchm
 NASLIB_TASKS = ("class_scene", "class_object", "autoencoder", "normal", "jigsaw", "room_layout", "segmentsemantic")
 
 
-def zero_cost_tables(name: str, md5: str) -> ZeroCostTables:
+def zero_cost_tables(name: str, sha256: str) -> ZeroCostTables:
     """The tables of the micro or macro space (`name`), NASLib file `zc_transbench101_<micro|macro>`."""
-    return ZeroCostTables(name, NASLIB_TASKS, f"zc_transbench101_{name.rsplit('_', 1)[-1]}", md5, NASLIB_TNB_COMMIT)
+    return ZeroCostTables(name, NASLIB_TASKS, f"zc_transbench101_{name.rsplit('_', 1)[-1]}", sha256, NASLIB_TNB_COMMIT)
 
 
 def task(name: str) -> Task:
