@@ -58,7 +58,11 @@ def test_help_works(capsys):
 
 
 def test_oneshot_bad_thread_count_is_a_clear_error(capsys):
-    assert main(["oneshot", "smash", "--threads", "0", "--archs", "2", "--steps", "1"]) == 2
-    assert "threads must be a whole number" in capsys.readouterr().err
-    assert main(["oneshot", "darts", "--threads", "-1", "--epochs", "1"]) == 2
-    assert "threads" in capsys.readouterr().err
+    # refused by the option's type (cli_helpers.positive_int), argparse's one line and exit 2
+    for argv in (["oneshot", "smash", "--threads", "0", "--archs", "2", "--steps", "1"],
+                 ["oneshot", "darts", "--threads", "-1", "--epochs", "1"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert "argument --threads" in err and "must be at least 1" in err

@@ -4,24 +4,25 @@ every seed (`experiment.run_experiment`), prints mean ± std of the benchmark ac
 each returns, with evaluations, lookups and seconds, and writes the runs as JSON:
 `{"runs": [{"algo", "seed", "arch", "score", "accuracy", "params", "evaluations", "lookups",
 "seconds", "objective"}], "summary": {"<algo>": {"mean", "std", "n", ...}}, "setup": {the command's
-options}}`. Bad input
+options}, "complete": whether every run is in}`, rewritten after each finished run; Ctrl-C
+keeps what finished and `--resume` continues it. Bad input
 raises ValueError, which `cli.main` turns into a message and exit code 2.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from ..cli_helpers import data_choices, data_source, json_safe, read_truth, resolve_device
+from ..durable import (INTERRUPTED, check_settings, data_file, note_overwrite, read_json, refuse_same,
+                       report_interrupted, was_interrupted, write_json)
 from ..reproducible import fix_threads
 from ..progress import ProgressBar
 from ..spaces import all_datasets, all_presets, dataset_for, get_space, space_choices
 from .base import SearchState
 from .efficiency import parse_constraint
-from .experiment import SearchSetup, parse_algorithms, parse_seeds, run_experiment
+from .experiment import SearchSetup, check_search, parse_algorithms, parse_seeds, run_experiment, summarise
 
 
 def _search_progress(bars: dict) -> Callable:
@@ -33,8 +34,18 @@ def _search_progress(bars: dict) -> Callable:
     return progress
 
 
+def _resumed_runs(path: str, previous: dict, settings: dict, plan: list[tuple[str, int]]) -> dict:
+    """The runs of an earlier `search --out path` of the same settings, by (algorithm, seed)."""
+    check_settings(path, settings, previous.get("setup"))
+    runs = previous.get("runs")
+    if not isinstance(runs, list) or not all(isinstance(r, dict) and "algo" in r and "seed" in r for r in runs):
+        raise ValueError(f"--resume: {path} has no list of runs with 'algo' and 'seed'; rerun without --resume")
+    return {(r["algo"], r["seed"]): r for r in runs if (r["algo"], r["seed"]) in plan}
+
+
 def cmd_search(args: argparse.Namespace) -> int:
-    parse_algorithms(args.algo)  # fail on a typo before reading anything
+    refuse_same(args.out, {"--truth": data_file(args.truth)})  # before anything is read or run
+    specs = parse_algorithms(args.algo)  # fail on a typo before reading anything
     seeds = parse_seeds(args.seeds)
     constraint = parse_constraint(args.constraint) if args.constraint else None
     truth = read_truth(args.truth, None) if args.truth else {}
@@ -46,18 +57,55 @@ def cmd_search(args: argparse.Namespace) -> int:
         options={"population": args.population, "sample_size": args.sample_size, "mutations": args.mutations,
                  "lookups": args.lookups},
         proxy_options={"swap": {"repeats": args.repeats}} if args.repeats != 1 else {})
-    result = run_experiment(setup, args.algo, args.budget, seeds, progress=_search_progress({}))
-    result["setup"] = {**{key: value for key, value in sorted(vars(args).items()) if key not in ("func", "command", "out")},
-                       "dataset": setup.dataset, "device": setup.device}  # as resolved
+    for spec, _, _ in specs:  # every mistake before a file is touched
+        check_search(setup, spec, args.budget)
+    settings = {**{key: value for key, value in sorted(vars(args).items())
+                   if key not in ("func", "command", "out", "resume")},
+                "dataset": setup.dataset, "device": setup.device}  # as resolved
+    plan = [(spec, seed) for spec, _, _ in specs for seed in seeds]
+    done: dict[tuple[str, int], dict] = {}
+    saved = 0
+
+    def save() -> None:  # the whole file, atomically, with every run finished so far
+        nonlocal saved
+        if args.out:
+            records = [done[key] for key in plan if key in done]
+            write_json(args.out, json_safe({"runs": records, "summary": summarise(records), "setup": settings,
+                                            "complete": len(records) == len(plan)}))
+            saved = len(records)
+
+    def finished(record: dict) -> None:
+        done[(record["algo"], record["seed"])] = record
+        save()
+
+    if args.out:
+        previous = read_json(args.out) if args.resume else None
+        if previous is not None:
+            done = _resumed_runs(args.out, previous, settings, plan)
+            print(f"resuming: {len(done)} of {len(plan)} runs found in {args.out}", file=sys.stderr)
+        else:
+            note_overwrite(args.out)
+        save()  # a file that cannot be written fails now, not after the first run
+    try:
+        result = run_experiment(setup, args.algo, args.budget, seeds, progress=_search_progress({}),
+                                on_record=finished, finished=dict(done))
+    except BaseException as error:
+        if not was_interrupted(error):
+            raise
+        try:
+            save()  # a run that finished while its file was being written
+        except KeyboardInterrupt:
+            pass
+        report_interrupted(saved if args.out else len(done), len(plan), "runs", args.out)
+        return INTERRUPTED
+    result["setup"] = settings
     print(f"{'algorithm':<22} {'accuracy (%)':>16} {'n':>3} {'evaluations':>11} {'lookups':>7} {'seconds':>8}")
     for spec, row in result["summary"].items():
         print(f"{spec:<22} {row['mean']:>8.2f} ± {row['std']:<5.2f} {row['n']:>3} {row['evaluations']:>11.0f} "
               f"{row['lookups']:>7.0f} {row['seconds']:>8.1f}")
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(json_safe(result), indent=1, allow_nan=False) + "\n")
-        print(f"wrote {len(result['runs'])} runs to {out}", file=sys.stderr)
+        save()
+        print(f"wrote {len(result['runs'])} runs to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -92,7 +140,11 @@ def add_search_parser(sub) -> None:
                    help="image source: cifar10 (= auto), synthetic (= noise), or one source by name")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
-    p.add_argument("--out", default=None, help="runs.json")
+    p.add_argument("--out", default=None, help="runs.json, rewritten (atomically) after every finished run, so an "
+                   "interrupted search keeps what it finished; an existing file is overwritten, with a note; "
+                   "must not be the --truth file")
+    p.add_argument("--resume", action="store_true", help="continue the --out file of an interrupted run: its "
+                   "finished (algorithm, seed) runs are kept, the rest run; refused if its settings differ")
     p.set_defaults(func=cmd_search)
 
 
