@@ -17,25 +17,97 @@ it runs. Nothing here touches Streamlit: the worker never calls the UI.
   thread (a generator cannot be closed from another thread while it runs);
 - `on_state`, an optional callback run in the worker after each state (to fold states into
   a trace as they come, so the page never walks a whole history);
-- `wait(timeout)` and `wait_parked(timeout)` (a paused worker is idle) for tests and benchmarks.
+- `wait(timeout)` and `wait_parked(timeout)` (a paused worker is idle) for tests and benchmarks;
+- with `gate=HeavyJobs(...)` (a user-started heavy run: a search, training, DARTS, SMASH), the
+  worker first waits for one of the server's few heavy slots, first come first served:
+  `queued` and `queue_position` say where it stands meanwhile (the page draws "Queued: 2nd in
+  line"); a paused run gives its slot back and queues again on resume.
 """
 from __future__ import annotations
 
+import itertools
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 ACTIVE = ("running", "paused")
-_POLL_S = 0.05  # how often a paused worker looks for resume or stop
+_POLL_S = 0.05  # how often a paused or queued worker looks for resume or stop
+HEAVY_JOBS_ENV = "SWAP_EXPLORER_HEAVY_JOBS"
+
+
+def heavy_jobs_limit() -> int:
+    """Heavy runs at once on a server: $SWAP_EXPLORER_HEAVY_JOBS, else half the CPU cores (at
+    least 2, so one long run never holds up the whole class): each torch run already uses
+    several cores, so more at once only slows all of them."""
+    text = os.environ.get(HEAVY_JOBS_ENV, "").strip()
+    if not text:
+        return max(2, (os.cpu_count() or 2) // 2)
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise ValueError(f"{HEAVY_JOBS_ENV}={text[:20]!r}: give a whole number of heavy runs at once, 1 to 256")
+    return int(text)
+
+
+class HeavyJobs:
+    """At most `limit` heavy runs compute at once; the others wait in line, first come first
+    served. A server holds one for all its sessions (it carries no computation state)."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = heavy_jobs_limit() if limit is None else int(limit)
+        if self.limit < 1:
+            raise ValueError(f"heavy jobs at once must be at least 1, got {self.limit}")
+        self._tickets = itertools.count()
+        self._line: list[int] = []      # tickets waiting, in order of arrival
+        self._holding: set[int] = set()  # tickets computing
+        self._changed = threading.Condition()
+
+    @property
+    def running(self) -> int:
+        return len(self._holding)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._line)
+
+    def ticket(self) -> int:
+        return next(self._tickets)
+
+    def position(self, ticket: int) -> int | None:
+        """1 for the first in line, ...; None when `ticket` is not waiting."""
+        with self._changed:
+            return self._line.index(ticket) + 1 if ticket in self._line else None
+
+    def enter(self, ticket: int, cancelled: Callable[[], bool]) -> bool:
+        """Wait in line until `ticket` is first and a slot is free (True: it holds one now), or
+        until `cancelled()` (False: it left the line)."""
+        with self._changed:
+            self._line.append(ticket)
+            try:
+                while not (self._line[0] == ticket and len(self._holding) < self.limit):
+                    if cancelled():
+                        return False
+                    self._changed.wait(_POLL_S)
+                self._holding.add(ticket)
+                return True
+            finally:
+                self._line.remove(ticket)
+                self._changed.notify_all()
+
+    def leave(self, ticket: int) -> None:
+        with self._changed:
+            if ticket in self._holding:
+                self._holding.discard(ticket)
+                self._changed.notify_all()
 
 
 class Run:
     """One generator of states, computed in a daemon thread; see the module docstring."""
 
     def __init__(self, states: Iterator[Any], *, name: str = "run",
-                 on_state: Callable[[Any], None] | None = None, start: bool = True) -> None:
+                 on_state: Callable[[Any], None] | None = None, start: bool = True,
+                 gate: HeavyJobs | None = None) -> None:
         self.name = name
         self.state: Any = None
         self.states = 0
@@ -52,6 +124,9 @@ class Run:
         self._finished = threading.Event()
         self._parked = threading.Event()  # set while the worker waits in a pause
         self._lock = threading.Lock()
+        self._gate = gate
+        self._ticket = gate.ticket() if gate is not None else None
+        self._holds_slot = False
         self._thread = threading.Thread(target=self._work, name=f"swap-run-{name}", daemon=True)
         if start:
             self._thread.start()
@@ -70,6 +145,25 @@ class Run:
     def rate(self) -> float:
         """States per second of compute (NaN before the first)."""
         return self.states / self.compute_s if self.states and self.compute_s > 0 else math.nan
+
+    @property
+    def queue_position(self) -> int | None:
+        """Where this run waits for a heavy slot (1: next to start); None when not waiting."""
+        return None if self._gate is None else self._gate.position(self._ticket)
+
+    @property
+    def queued(self) -> bool:
+        return self.queue_position is not None
+
+    def queue_note(self) -> str | None:
+        """For the page: "Queued: 2nd in line behind 1 job ..." while waiting; else None."""
+        position = self.queue_position
+        if position is None or self._gate is None:
+            return None
+        ahead, limit = position - 1 + self._gate.running, self._gate.limit
+        runs = "heavy runs compute" if limit != 1 else "heavy run computes"
+        return (f"Queued: {_ordinal(position)} in line, behind {ahead} job{'s' if ahead != 1 else ''}; "
+                f"at most {limit} {runs} at once on this server ({HEAVY_JOBS_ENV}). It starts by itself.")
 
     def pause(self) -> bool:
         with self._lock:
@@ -125,13 +219,29 @@ class Run:
             if self.status in ACTIVE:
                 self.status, self.error, self.ended = status, error, time.perf_counter()
 
+    def _take_slot(self) -> bool:
+        """True when the worker may compute: no gate, or it holds a heavy slot (waiting in line
+        for one first; False when stopped or paused meanwhile)."""
+        if self._gate is not None and not self._holds_slot:
+            self._holds_slot = self._gate.enter(self._ticket,
+                                                lambda: self._stop.is_set() or not self._resume.is_set())
+        return self._gate is None or self._holds_slot
+
+    def _give_slot(self) -> None:
+        if self._gate is not None and self._holds_slot:
+            self._gate.leave(self._ticket)
+            self._holds_slot = False
+
     def _work(self) -> None:
         try:
             while not self._stop.is_set():
                 if not self._resume.is_set():
+                    self._give_slot()  # a paused run lets the next in line compute
                     self._parked.set()
                     self._resume.wait(_POLL_S)
                     continue
+                if not self._take_slot():
+                    continue  # stopped or paused while in line
                 self._parked.clear()
                 tick = time.perf_counter()
                 try:
@@ -146,6 +256,7 @@ class Run:
         except Exception as error:  # a failing step ends the run; the page shows why
             self._end("failed", f"{type(error).__name__}: {error}")
         finally:
+            self._give_slot()
             self._close()
 
     def _close(self) -> None:
@@ -161,6 +272,11 @@ class Run:
             self._finished.set()
 
 
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def drain(states: Iterator[Any], on_state: Callable[[Any], None] | None = None) -> Any:
     """Run a generator of states to its end in this thread; its last state (None if none)."""
     last = None
@@ -170,4 +286,4 @@ def drain(states: Iterator[Any], on_state: Callable[[Any], None] | None = None) 
     return last
 
 
-__all__ = ["ACTIVE", "Run", "drain"]
+__all__ = ["ACTIVE", "HEAVY_JOBS_ENV", "HeavyJobs", "Run", "drain", "heavy_jobs_limit"]

@@ -36,7 +36,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from . import data
+from . import data, limits, memory
 from .devices import resolve_device
 from .init import build_seeded, meta_network
 from .netstats import count_params
@@ -46,7 +46,7 @@ from .reproducible import check_threads
 from .spaces import NetworkConfig, SearchSpace, get_space
 
 IMAGE_ORDERS = ("random", "first")
-BATCH_MAX = 4096  # the largest batch a Setup accepts (memory grows with it)
+BATCH_MAX = limits.maximum("batch")  # the largest batch a Setup accepts (why: limits.LIMITS["batch"])
 SIZE_PRESET = "benchmark"  # Θ of reg_swap and every size shown beside a cell: the published network
 
 
@@ -77,9 +77,10 @@ class Setup:
         if self.order not in IMAGE_ORDERS:
             raise ValueError(f"image order must be one of {list(IMAGE_ORDERS)}, got {self.order!r}")
         if self.batch is not None and (isinstance(self.batch, bool) or not isinstance(self.batch, int)
-                                       or not 1 <= self.batch <= BATCH_MAX):
+                                       or self.batch < 1):
             raise ValueError(f"batch size must be a whole number from 1 to {BATCH_MAX} (or None for each "
                              f"proxy's own), got {self.batch!r}")
+        limits.check("batch", self.batch, "batch size")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a whole number >= 0, got {self.seed!r}")
         check_threads(self.threads)
@@ -169,18 +170,27 @@ class Setup:
         options = {name: dict((options or {}).get(name, {})) for name in names}
         if "reg_swap" in options:
             options["reg_swap"].setdefault("size_k", self.size_k(arch))
-        model = self.network(arch)
-        seed = self.cell_seed(arch)
-        results = Scores()
         by_batch: dict[int, list[str]] = {}
         for name in names:
             by_batch.setdefault(self.proxy_batch(name) or 1, []).append(name)
-        for n, group in by_batch.items():
-            batch = self.inputs(n)
-            part = score_model(model, group, batch.images, batch.labels, batch_size=n, seed=seed,
-                               device=self.device, options=options, on_error=on_error)
-            results.update(part)
-            results.errors.update(part.errors)
+        model = self.network(arch)
+        per_sample = memory.activation_bytes(model, self.config.input_size)
+        # refuse before a batch runs, and hold the estimate while scoring (memory.py)
+        need = max(memory.check_fits(self, per_sample, group, n) for n, group in by_batch.items())
+        seed = self.cell_seed(arch)
+        results = Scores()
+        with memory.reserve(need):
+            for n, group in by_batch.items():
+                batch = self.inputs(n)
+                try:
+                    part = score_model(model, group, batch.images, batch.labels, batch_size=n, seed=seed,
+                                       device=self.device, options=options, on_error=on_error)
+                except (RuntimeError, MemoryError) as error:  # the allocator's own error, as one line
+                    if not memory.is_out_of_memory(error):
+                        raise
+                    raise memory.out_of_memory(self, n, error) from None
+                results.update(part)
+                results.errors.update(part.errors)
         ordered = Scores()
         ordered.update({name: results[name] for name in names})
         ordered.errors.update(results.errors)

@@ -4,6 +4,8 @@ buttons, and a fragment that only reads the run's latest state and draws it.
 
 - `start_run(key, states, ...)` stops the run already under `key` (if any) and starts the new
   one; it goes on while the user visits another page, and its states are kept when stopped.
+  Such a run is heavy (training, DARTS, SMASH; the Search page's runs too): it waits for one of
+  the server's `heavy_jobs()` slots, and the fragment shows its place in line meanwhile.
 - `run_buttons(run, prefix)` draws Pause/Resume and Stop; the buttons act on the run at once
   (`Run.stop` freezes what the page shows within one redraw, well under half a second).
 - `live_fragment(draw, run)` calls `draw()` now and every `REFRESH_S` seconds while the run
@@ -21,7 +23,7 @@ import logging
 
 import streamlit as st
 
-from swap_core.runs import Run
+from swap_core.runs import HeavyJobs, Run
 
 from .settings import escape_markdown
 
@@ -34,13 +36,20 @@ def current_run(key: str) -> Run | None:
     return run if isinstance(run, Run) else None
 
 
+@st.cache_resource(show_spinner=False)
+def heavy_jobs() -> HeavyJobs:
+    """The server's one line of heavy runs ($SWAP_EXPLORER_HEAVY_JOBS at once)."""
+    return HeavyJobs()
+
+
 def start_run(key: str, states: Iterator[Any], *, name: str = "run",
               on_state: Callable[[Any], None] | None = None) -> Run:
-    """Stop the run under `key`, if any, and start `states` in a worker under `key`."""
+    """Stop the run under `key`, if any, and start `states` in a worker under `key`, in line
+    for a heavy slot."""
     old = current_run(key)
     if old is not None:
         old.stop()
-    run = Run(states, name=name, on_state=on_state)
+    run = Run(states, name=name, on_state=on_state, gate=heavy_jobs())
     st.session_state[key] = run
     return run
 
@@ -73,6 +82,10 @@ def live_fragment(draw: Callable[[], None], run: Run | None, *, key: str) -> Non
 
     @st.fragment(run_every=REFRESH_S if active else None)
     def fragment() -> None:
+        queue_note = getattr(run, "queue_note", None)  # (several runs seen as one have no line to stand in)
+        note = queue_note() if queue_note is not None and run.active else None
+        if note:
+            st.info(note, icon=":material/hourglass_top:")
         try:
             draw()
         except Exception as error:  # (st.rerun and st.stop are not Exceptions: they pass)
@@ -88,4 +101,4 @@ def live_fragment(draw: Callable[[], None], run: Run | None, *, key: str) -> Non
     fragment()
 
 
-__all__ = ["REFRESH_S", "current_run", "live_fragment", "run_buttons", "start_run", "stop_run"]
+__all__ = ["REFRESH_S", "current_run", "heavy_jobs", "live_fragment", "run_buttons", "start_run", "stop_run"]

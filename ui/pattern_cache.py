@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 import torch.nn as nn
 
-from swap_core import activation_views as views
+from swap_core import activation_views as views, memory
 
 from . import cached
 from .settings import Settings
@@ -22,6 +22,15 @@ def _key(settings: Settings, with_batch: bool = True) -> tuple:
 
 def _network(settings: Settings, init: str) -> nn.Module:
     return views.build_network(settings.setup, settings.arch, init)
+
+
+def check_memory(settings: Settings, batch: int, input_size: int | None = None) -> None:
+    """`MemoryBudgetError` (what to lower) when counting patterns of `batch` images at `input_size`
+    pixels would need more than the memory budget (`swap_core.memory`); nothing when it fits."""
+    per_sample = memory.activation_bytes(_network(settings, "default"), settings.config.input_size)
+    scale = ((input_size or settings.config.input_size) / settings.config.input_size) ** 2  # activations ∝ pixels
+    every, relu, weights = per_sample
+    memory.check_fits(settings.setup, (int(every * scale), int(relu * scale), weights), ["swap", "naswot"], batch)
 
 
 def _images(settings: Settings, size: int | None = None, input_size: int | None = None):

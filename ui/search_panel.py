@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from swap_core import limits
 from swap_core.proxies import get_proxy, list_proxies
 from swap_core.proxies.swap import DEFAULT_MU, DEFAULT_SIGMA
 from swap_core.search import get_algorithm, list_algorithms, objectives
@@ -39,15 +40,20 @@ better ones. Try both on the same seed.
 """
 
 
-def _option_input(label: str, key: str, default: Any, disabled: bool) -> Any:
-    """A number input (a toggle for a flag, a text box for text) for one option."""
+def _option_input(label: str, key: str, default: Any, disabled: bool, name: str = "") -> Any:
+    """A number input (a toggle for a flag, a text box for text) for one option, bounded by its
+    limit where `limits` has one for `name` (the reason is the widget's help)."""
     st.session_state.setdefault(key, default)
     if isinstance(default, bool):
         return st.toggle(label, key=key, disabled=disabled)
+    bound = limits.limit_for_dest(name)
+    bounds = {"max_value": limits.maximum(bound), "help": limits.help_text(bound)} if bound else {}
     if isinstance(default, int):
-        return int(st.number_input(label, step=1, key=key, disabled=disabled))
+        if bound and st.session_state[key] > bounds["max_value"]:
+            st.session_state[key] = bounds["max_value"]
+        return int(st.number_input(label, step=1, key=key, disabled=disabled, **bounds))
     if isinstance(default, float):
-        return float(st.number_input(label, key=key, disabled=disabled, format="%g"))
+        return float(st.number_input(label, key=key, disabled=disabled, format="%g", **bounds))
     return st.text_input(label, key=key, disabled=disabled)
 
 
@@ -75,7 +81,7 @@ def algorithm_controls(disabled: bool) -> tuple[str, dict[str, Any]]:
     options = {}
     for column, (name, default) in zip(st.columns(max(min(len(info.options), 3), 1)) * 3, info.options):
         with column:
-            options[name] = _option_input(name.replace("_", " "), f"se_opt_{algo}_{name}", default, disabled)
+            options[name] = _option_input(name.replace("_", " "), f"se_opt_{algo}_{name}", default, disabled, name)
     return algo, options
 
 

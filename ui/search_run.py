@@ -27,6 +27,7 @@ from swap_core.setup import Setup
 from swap_core.spaces import get_space
 
 from . import cached
+from .live import heavy_jobs
 from .settings import Settings
 
 RUN_KEY, RUNS_KEY, ID_KEY = "se_run", "se_runs", "se_next_id"
@@ -230,7 +231,8 @@ def start(settings: Settings, algo: str, objective: str | None, objective_option
     if old is not None and old.worker is not None:
         old.worker.stop()
         old.close_stopped()
-    run.worker = Run(_seeds(setup, algo, evaluations, seeds), name=f"search-{run_id}", on_state=run.fold)
+    run.worker = Run(_seeds(setup, algo, evaluations, seeds), name=f"search-{run_id}", on_state=run.fold,
+                     gate=heavy_jobs())
     st.session_state[RUN_KEY] = run
     return run
 
