@@ -5,9 +5,10 @@ saturation experiment. All numbers come from `swap_core.activation_views`."""
 import streamlit as st
 
 from swap_core import activation_views as views
+from swap_core.memory import MemoryBudgetError
 from ui import pattern_cache as cache, pattern_figures as figures
 from ui.pattern_panels import full_matrices, show_saturation, small_example, sweep
-from ui.settings import current
+from ui.settings import current, escape_markdown
 
 VIEWS = ("Full-size matrices", "NASWOT kernel", "Per-layer breakdown", "Saturation: resolution")
 EXPLAIN = """
@@ -37,6 +38,11 @@ with st.expander("What is an activation pattern? (for students)"):
 
 st.session_state.setdefault("ap_init", "gaussian")  # the weights the SWAP-Score of every other page is counted on
 init = st.session_state["ap_init"]
+try:  # over the server's memory budget: say what to lower, compute nothing
+    cache.check_memory(settings, max(settings.batch_size, st.session_state.get("ap_max_batch", 64)))
+except MemoryBudgetError as error:
+    st.error(escape_markdown(str(error)), icon=":material/memory:")
+    st.stop()
 with st.spinner("Running the network…"):
     beside = small_example(settings)
 max_batch = st.session_state.get("ap_max_batch", 64)  # its slider is drawn below, with the numbers
@@ -94,6 +100,11 @@ elif view == "Saturation: resolution":
     sizes = st.pills("Input sizes (pixels)", [8, 16, 24, 32, 48, 64], selection_mode="multi",
                      default=list(views.RESOLUTIONS), key="ap_resolutions")
     if sizes:
+        try:
+            cache.check_memory(settings, settings.batch_size, max(sizes))
+        except MemoryBudgetError as error:
+            st.error(escape_markdown(str(error)), icon=":material/memory:")
+            st.stop()
         points = [(settings.batch_size, s) for s in sorted(sizes)]
         table = sweep(settings, init, points, "Counting patterns per input size")
         show_saturation(table, "input_size", "input side (pixels)", "saturation_resolution.csv")

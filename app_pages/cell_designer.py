@@ -5,6 +5,7 @@ import random
 import streamlit as st
 
 from swap_core import explorer, prepare
+from swap_core.memory import MemoryBudgetError
 from swap_core.proxies import get_proxy
 from ui import cached, cell_click, scoring, train_panel
 from ui.live import live_fragment
@@ -95,7 +96,11 @@ with right:
     names = fast + (slow if include_slow else [])
     # The headline first (a tenth of a second on the teaching networks), the other proxies in
     # the engine's worker as the user's request, the reference sample in the background.
-    headline_scores, _, _ = scoring.cell_scores(settings, settings.arch, scoring.HEADLINE)
+    try:
+        headline_scores, _, _ = scoring.cell_scores(settings, settings.arch, scoring.HEADLINE)
+    except MemoryBudgetError as error:  # over the server's memory budget: say what to lower, compute nothing
+        st.error(escape_markdown(str(error)), icon=":material/memory:")
+        st.stop()
     headline = st.columns(3)
     for column, name in zip(headline, scoring.HEADLINE):
         value = headline_scores.get(name, float("nan"))
@@ -126,7 +131,9 @@ with right:
                                         min_value=0, max_value=100, format="%.0f%%", width=62,
                                         help="share of the random cells this cell beats"),
                                     "better": st.column_config.TextColumn(width=54)}, placeholder="—")
-        if missing:
+        if cell_run is not None and cell_run.status == "failed":
+            st.error(f"Could not score this cell: {escape_markdown(cell_run.error)}", icon=":material/error:")
+        elif missing:
             st.caption(f"Scoring this cell's other proxies: {len(names) - len(missing)} of {len(names)} in.")
         else:
             st.caption(f"Scored on {settings.batch_size} images in {seconds:.2f} s ({settings.device}); "

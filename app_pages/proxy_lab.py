@@ -3,7 +3,7 @@ disagree — with the benchmark's accuracy, with each other, and with parameter 
 import pandas as pd
 import streamlit as st
 
-from swap_core import benchmarks, lab, prepare, stats
+from swap_core import benchmarks, lab, limits, prepare, stats
 from swap_core.proxies import get_proxy, list_proxies
 from ui.figures import cell_figures
 from ui.lab_figures import correlation_heatmap, proxy_scatter
@@ -58,7 +58,8 @@ st.caption("Score many cells with several proxies, then see where they agree —
 controls = st.columns([3, 1, 5])
 choice = controls[0].selectbox("Architectures", lab.arch_set_choices(settings.space_name, settings.dataset),
                                key="pl_set", format_func=lambda c: "random cells of the space" if c == "sample" else c)
-size = controls[1].number_input("How many", 10, 20000, prepare.LAB_SIZE, step=10, key="pl_size")
+size = controls[1].number_input("How many", 10, limits.maximum("cells"), prepare.LAB_SIZE, step=10, key="pl_size",
+                                help=limits.help_text("cells"))
 defaults = prepare.lab_proxies()  # what `python -m swap_core prepare` scores ahead of a lecture
 names = controls[2].multiselect("Proxies", list_proxies(), default=defaults, key="pl_proxies",
                                 format_func=lambda n: get_proxy(n).display_name)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -22,8 +24,13 @@ from .progress import ProgressBar
 from .proxies import get_proxy, list_proxies, score
 from .oneshot.command import add_oneshot_parser
 from .search.command import add_search_parser
-from .cli_helpers import data_choices, data_source
+from .cli_helpers import (csv_rows, data_choices, data_source, finite_float, nonnegative_float, nonnegative_int,
+                          open_csv, positive_float, positive_int, tighten_types)
+from .spaces.base import quote
+from .limits import apply_maxima
 from .reproducible import fix_threads
+from .durable import (INTERRUPTED, count_csv_rows, data_file, note_overwrite, refuse_same, report_interrupted,
+                      resume_csv, was_interrupted, write_settings)
 from .explorer import score_row
 from .prepare import default_jobs, prepare_states
 from .setup import Setup
@@ -64,6 +71,9 @@ def setup_from_args(args: argparse.Namespace, names: Sequence[str] = ()) -> Setu
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    """Score each architecture of --archs, appending its row to --out as it finishes; with
+    --resume the rows already in --out are kept and only the rest are scored."""
+    refuse_same(args.out, {"--archs": args.archs})  # before anything is read or written
     names = parse_proxy_list(args.proxies)
     setup = setup_from_args(args, names)
     space = setup.space_obj
@@ -72,36 +82,59 @@ def cmd_score(args: argparse.Namespace) -> int:
     rows = list(read_arch_file(Path(args.archs)))
     if args.limit:
         rows = rows[: args.limit]
+    options = _proxy_options(args, names)
+    header = ["arch", *names, "seconds"]
+    settings = {"command": "score", "setup": dataclasses.asdict(setup), "proxies": names, "options": options}
+    out_path = Path(args.out)
+    kept = resume_csv(out_path, header, settings) if args.resume else None  # arch -> rows already written
+    if kept is None:
+        note_overwrite(out_path)
     print(f"data: {setup.inputs(setup.largest_batch(names)).description} (each proxy takes its own batch of "
           f"{', '.join(sorted({str(setup.proxy_batch(n) or 1) for n in names}, key=int))} drawn by the seed)",
           file=sys.stderr)
-    options = _proxy_options(args, names)
     store = None if args.no_store else ScoreStore(args.store)
-    failures = undefined = 0
+    failures = undefined = resumed = written = 0
     bar = ProgressBar(len(rows), label="score")
-    out_path = Path(args.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(out_path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["arch", *names, "seconds"])
-        for done, (line, text) in enumerate(rows, start=1):
-            try:
-                start = time.perf_counter()
-                arch = space.from_str(text)
-                values = score_row(setup, space.to_str(arch), names, store=store, options=options)
-                seconds = time.perf_counter() - start
-            except ValueError as error:
-                failures += 1
-                print(f"\n{args.archs}: line {line}: skipped: {error}", file=sys.stderr)
-            else:
-                for message in values["errors"].values():
-                    undefined += 1
-                    print(f"\n{args.archs}: line {line}: left empty: {message}", file=sys.stderr)
-                cells = ["" if math.isnan(values[n]) else f"{values[n]:.10g}" for n in names]
-                writer.writerow([space.to_str(arch), *cells, f"{seconds:.4f}"])
+    write_settings(out_path, settings)
+    try:
+        with open(out_path, "w" if kept is None else "a", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            if kept is None or handle.tell() == 0:
+                writer.writerow(header)
                 handle.flush()
-            bar.update(done)
+            for done, (line, text) in enumerate(rows, start=1):
+                try:
+                    start = time.perf_counter()
+                    arch = space.from_str(text)
+                    if kept and kept[space.to_str(arch)] > 0:  # finished by the interrupted run
+                        kept[space.to_str(arch)] -= 1
+                        resumed += 1
+                        bar.update(done)
+                        continue
+                    values = score_row(setup, space.to_str(arch), names, store=store, options=options)
+                    seconds = time.perf_counter() - start
+                except ValueError as error:
+                    failures += 1
+                    print(f"\n{args.archs}: line {line}: skipped: {error}", file=sys.stderr)
+                else:
+                    for message in values["errors"].values():
+                        undefined += 1
+                        print(f"\n{args.archs}: line {line}: left empty: {message}", file=sys.stderr)
+                    cells = ["" if math.isnan(values[n]) else f"{values[n]:.10g}" for n in names]
+                    writer.writerow([space.to_str(arch), *cells, f"{seconds:.4f}"])
+                    handle.flush()
+                    written += 1
+                bar.update(done)
+    except BaseException as error:
+        if not was_interrupted(error):
+            raise
+        saved = count_csv_rows(out_path)
+        report_interrupted(resumed + written if saved is None else saved, len(rows), "rows", out_path)
+        return INTERRUPTED
     summary = f"wrote {len(rows) - failures} rows to {out_path}"
+    if resumed:
+        summary += f" ({resumed} of them kept from the interrupted run)"
     if failures or undefined:
         summary += f"; {failures} rows skipped, {undefined} scores undefined (left empty)"
     print(summary, file=sys.stderr)
@@ -131,9 +164,16 @@ def parse_ensemble(spec: str) -> tuple[str, list[str] | None]:
 
 
 def cmd_correlate(args: argparse.Namespace) -> int:
+    refuse_same(args.out, {"--scores": args.scores, "--truth": data_file(args.truth),
+                           "--reference": data_file(args.reference)})  # before anything is written
     truth = read_truth(args.truth, args.column)
-    with open(args.scores, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    with open_csv(args.scores) as handle:
+        reader = csv.DictReader(handle)
+        rows = list(csv_rows(reader, args.scores))
+        header = list(reader.fieldnames or [])
+    if "arch" not in header:
+        raise ValueError(f"{args.scores}: no 'arch' column (the header is {quote(','.join(header))}); "
+                         "give a table written by `score`")
     if not rows:
         print(f"{args.scores}: no rows", file=sys.stderr)
         return 1
@@ -196,6 +236,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device)
     fix_threads(args.threads)
+    if args.classroom:
+        from .classroom import run_classroom_bench
+
+        try:
+            report = run_classroom_bench(args.sessions, args.minutes, out=args.out)
+        except RuntimeError as error:  # the app or the browser could not start: no verdict
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        return 0 if report["pass"] else 1
     if args.lecture:
         from .lecture_bench import run_lecture_bench
 
@@ -273,21 +322,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default: the space's first (cifar10; TransNAS-Bench-101: class_scene)")
     p.add_argument("--network", default="benchmark", choices=all_presets())
     p.add_argument("--archs", required=True, help="CSV with column 'arch', or one architecture per line")
-    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--limit", type=positive_int, default=None, help="score only the first N architectures")
     p.add_argument("--proxies", default="swap", help="comma-separated proxy names, or 'all'")
-    p.add_argument("--mu", type=float, default=None, help="reg_swap target size, thousands of parameters")
-    p.add_argument("--sigma", type=float, default=None, help="reg_swap width, thousands of parameters squared")
+    p.add_argument("--mu", type=finite_float, default=None, help="reg_swap target size, thousands of parameters")
+    p.add_argument("--sigma", type=positive_float, default=None, help="reg_swap width, thousands of parameters squared")
     p.add_argument("--data", default="cifar10", choices=data_choices(),
                    help="image source: cifar10 (= auto: the CIFAR-10 sample, else a download, else photos), "
                         "synthetic (= noise), or one source by name")
     p.add_argument("--images", default="random", choices=["random", "first"],
                    help="CIFAR-10 images drawn by --seed, or the first ones in file order (as the official scripts)")
-    p.add_argument("--batch-size", type=int, default=None, help="default: each proxy's own (swap 16, naswot 128)")
-    p.add_argument("--repeats", type=int, default=1, help="swap re-initialisations averaged")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=positive_int, default=None, help="default: each proxy's own (swap 16, naswot 128)")
+    p.add_argument("--repeats", type=positive_int, default=1, help="swap re-initialisations averaged")
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
-    p.add_argument("--out", required=True)
+    p.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's own)")
+    p.add_argument("--out", required=True, help="CSV written row by row as each architecture finishes (an existing "
+                   "file is overwritten, with a note); OUT.settings.json records the settings for --resume; "
+                   "must not be the --archs file")
+    p.add_argument("--resume", action="store_true", help="continue the --out file of an interrupted run: its rows "
+                   "are kept and only the other architectures scored; refused if its columns or settings differ")
     p.add_argument("--store", default=None, help="score store file (default: $SWAP_EXPLORER_STORE, else the "
                    "user cache's scores.sqlite); scores found there are not computed again")
     p.add_argument("--no-store", action="store_true", help="compute every score, keep nothing")
@@ -299,10 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", default="teaching", choices=all_presets(), help="the app's default: teaching")
     p.add_argument("--data", default="cifar10", choices=data_choices())
     p.add_argument("--images", default="random", choices=["random", "first"])
-    p.add_argument("--batch-size", type=int, default=64, help="the app's default: 64")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=positive_int, default=64, help="the app's default: 64")
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=positive_int, default=None)
     p.add_argument("--store", default=None, help="default: $SWAP_EXPLORER_STORE, else the user cache's scores.sqlite")
     p.set_defaults(func=cmd_prepare)
 
@@ -324,32 +377,39 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time SWAP against a forward pass and the float implementation, "
                        "and every proxy on the NB201 benchmark network")
     p.add_argument("--json", default=None)
-    p.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 64])
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[16, 64])
+    p.add_argument("--repeats", type=positive_int, default=5)
     p.add_argument("--skip-swap", action="store_true", help="leave out the SWAP vs forward/naive table")
     p.add_argument("--proxies", default="all", help="proxies to time on the NB201 benchmark network ('none': skip)")
-    p.add_argument("--proxy-batch", type=int, default=64)
-    p.add_argument("--archs", type=int, default=3, help="random NB201 cells averaged over")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--proxy-batch", type=positive_int, default=64)
+    p.add_argument("--archs", type=positive_int, default=3, help="random NB201 cells averaged over")
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--designer", action="store_true",
                    help="also time one Cell Designer edit (teaching networks, all fast proxies) against 1 s")
     p.add_argument("--live", action="store_true",
                    help="also run one search through the command line's path and through the app's worker: "
                         "evaluations per second of both and their ratio (goal >= 0.8), page redraws per second")
-    p.add_argument("--live-evaluations", type=int, default=300)
+    p.add_argument("--live-evaluations", type=positive_int, default=300)
     p.add_argument("--lecture", action="store_true",
                    help="only the lecture's live budgets, through the real app in Chromium (issue 18): Cell "
                    "Designer edits, Proxy Lab and Size Regulariser first views, the Search page's rate")
-    p.add_argument("--sessions", type=int, default=1, help="--lecture: browser sessions at once (budgets x2 if > 1)")
-    p.add_argument("--edits", type=int, default=5, help="--lecture: Cell Designer edits timed, fill running and over")
-    p.add_argument("--idle-wait", type=float, default=300,
+    p.add_argument("--classroom", action="store_true",
+                   help="only the classroom load test (issue 19): --sessions students at once in Chromium through "
+                   "the Cell Designer, Activation Patterns and Search, every number checked against the same "
+                   "computation alone, no exception, the server's memory under the budget; exit 1 on a FAIL")
+    p.add_argument("--minutes", type=positive_float, default=10,
+                   help="--classroom: the time bound of the run, in minutes")
+    p.add_argument("--sessions", type=positive_int, default=1,
+                   help="--lecture: browser sessions at once (budgets x2 if > 1); --classroom: students at once")
+    p.add_argument("--edits", type=positive_int, default=5, help="--lecture: Cell Designer edits timed, fill running and over")
+    p.add_argument("--idle-wait", type=nonnegative_float, default=300,
                    help="--lecture: seconds to wait for the rank fill to finish before the comparison edits (0: skip)")
-    p.add_argument("--page-timeout", type=float, default=120, help="--lecture: seconds to wait for a page to show")
+    p.add_argument("--page-timeout", type=positive_float, default=120, help="--lecture: seconds to wait for a page to show")
     p.add_argument("--lecture-parts", default="designer,proxy_lab,size_regulariser,search",
                    help="--lecture: which parts to measure, comma-separated")
-    p.add_argument("--out", default=None, help="--lecture: write the report as JSON")
+    p.add_argument("--out", default=None, help="--lecture, --classroom: write the report as JSON")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's own)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("fetch-data", help="download the public ground truth and CIFAR-10 into the data dir")
@@ -364,10 +424,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+DEBUG_ENV = "SWAP_EXPLORER_DEBUG"  # set to 1 to see the traceback of an unexpected error
+MAX_MESSAGE_CHARS = 2000  # an error line longer than this is cut
+
+
+def _one_line(text: object) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= MAX_MESSAGE_CHARS else line[:MAX_MESSAGE_CHARS] + "…"
+
+
+def _check_device(args: argparse.Namespace) -> None:
+    """A bad --device fails before anything is read or computed, saying which devices there are."""
+    from .devices import describe_devices
+
+    if getattr(args, "device", None) is None:
+        return
     try:
+        resolve_device(args.device)
+    except ValueError as error:
+        raise ValueError(f"--device: {error} (this machine: {describe_devices()})") from None
+
+
+def _os_error(error: OSError) -> str:
+    where = f" {quote(str(error.filename), 200)}" if error.filename else ""
+    return _one_line(f"error: cannot use{where}: {error.strerror or error}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command. Every error is one line on stderr and a non-zero exit: 2 for bad input,
+    1 for a file or memory problem or an unexpected error, 130 for Ctrl-C; never a traceback
+    (unless SWAP_EXPLORER_DEBUG=1)."""
+    parser = build_parser()
+    tighten_types(parser)
+    apply_maxima(parser)  # upper limits, with their reasons (swap_core.limits)
+    args = parser.parse_args(argv)
+    try:
+        _check_device(args)
         return args.func(args)
     except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(_one_line(f"error: {error}"), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted (Ctrl-C)", file=sys.stderr)
+        return 130
+    except OSError as error:  # a read-only, full or missing place, a directory for a file
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(_os_error(error), file=sys.stderr)
+        return 1
+    except MemoryError:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print("error: out of memory; use a smaller batch, fewer architectures or fewer seeds", file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001  (the last resort: one line, not a traceback)
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(_one_line(f"error: {type(error).__name__}: {error}"), file=sys.stderr)
+        print(f"run with {DEBUG_ENV}=1 for the traceback", file=sys.stderr)
+        return 1

@@ -5,7 +5,8 @@ Sources, in the order `load_batch(source="auto")` tries them:
 1. `cifar10-sample` — `cifar10_sample.npz` in the data dir (see `benchmarks.data_dir()`).
 2. `cifar10-download` — the official CIFAR-10 python archive (Krizhevsky, 2009),
    `cifar-10-python.tar.gz` or its extracted `cifar-10-batches-py/`, in the user cache dir
-   (`benchmarks.user_cache_dir()`) or the data dir; `download=True` fetches it (MD5-checked).
+   (`benchmarks.user_cache_dir()`) or the data dir; `download=True` fetches it. An archive is checked against the published
+   SHA-256 before its first use (a damaged or foreign one is refused, saying so).
 3. `offline-fallback` — random crops of real photographs that ship inside scikit-image
    (`skimage/data`: astronaut, Chelsea the cat, coffee, a rocket, ...), resized to
    `input_size`. Real image statistics, but *not* CIFAR-10: the labels are placeholders —
@@ -30,7 +31,8 @@ import torch
 import torch.nn.functional as F
 
 from . import benchmarks
-from .download import CIFAR10_MD5, CIFAR10_URL, Progress, download_file
+from . import download as _download
+from .download import CIFAR10_URL, Progress, check_file, download_file
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
@@ -115,16 +117,17 @@ def find_cifar10(data_dir=None, cache_dir=None) -> Path | None:
     return None
 
 
-def download_cifar10(cache_dir=None, *, url: str | None = None, md5: str | None = None,
+def download_cifar10(cache_dir=None, *, url: str | None = None, sha256: str | None = None,
                      progress: Progress | None = None) -> Path:
     """Download the official archive into the cache dir (unless there) and return its path.
 
-    `url`/`md5` default to the official ones; a bad checksum deletes the file and raises
+    `url`/`sha256` default to the official ones; a bad checksum deletes the file and raises
     `swap_core.download.ChecksumError`.
     """
     dest = _cache(cache_dir) / CIFAR10_ARCHIVE
     if not dest.is_file():
-        download_file(url or CIFAR10_URL, dest, md5=md5 or CIFAR10_MD5, progress=progress, label="CIFAR-10")
+        download_file(url or CIFAR10_URL, dest, sha256=sha256 or _download.CIFAR10_SHA256, progress=progress,
+                      label="CIFAR-10")
     return dest
 
 
@@ -133,6 +136,8 @@ def _cifar_split(path: str, mtime_ns: int, split: str) -> tuple[np.ndarray, np.n
     if path.endswith(".npz"):
         with np.load(path) as arrays:
             return arrays[f"{split}_x"], arrays[f"{split}_y"]
+    if not Path(path).is_dir():  # the archive, checked once per file version (this cache's key)
+        check_file(path, _download.CIFAR10_SHA256, "the CIFAR-10 archive")
     batches = read_cifar10_batches(path)
     names = ["test_batch"] if split == "test" else list(CIFAR10_BATCHES[:5])
     return np.concatenate([batches[n][0] for n in names]), np.concatenate([batches[n][1] for n in names])
@@ -146,6 +151,12 @@ def _sample_cifar(path: Path, size: int, rng: np.random.Generator | None, split:
     else:
         index = rng.choice(len(x), size=size, replace=size > len(x))
     return torch.from_numpy(x[index]).float() / 255, torch.from_numpy(y[index].astype(np.int64))
+
+
+def _repeats(path: Path, size: int, split: str) -> str:
+    """What a description adds when `size` is more than the file's distinct images (they repeat)."""
+    x, _ = _cifar_split(str(path), path.stat().st_mtime_ns, split)
+    return "" if size <= len(x) else f", only {len(x):,} of them distinct (the file holds no more; images repeat)"
 
 
 # --- offline fallback: photographs bundled with scikit-image --------------------------------------
@@ -246,13 +257,13 @@ def _from_source(name: str, size: int, rng: np.random.Generator, split: str, inp
         path = _data(data_dir) / "cifar10_sample.npz"
         if not path.is_file():
             return None
-        return (*_sample_cifar(path, size, pick, split), f"{size} CIFAR-10 {kind} images from {path.name}{sized}")
+        return (*_sample_cifar(path, size, pick, split), f"{size} CIFAR-10 {kind} images from {path.name}{sized}{_repeats(path, size, split)}")
     if name == "cifar10-download":
         path = find_cifar10(data_dir, cache_dir)
         if path is None and not download:
             return None
         path = path or download_cifar10(cache_dir, progress=progress)
-        return (*_sample_cifar(path, size, pick, split), f"{size} CIFAR-10 {kind} images from {path}{sized}")
+        return (*_sample_cifar(path, size, pick, split), f"{size} CIFAR-10 {kind} images from {path}{sized}{_repeats(path, size, split)}")
     photos = fallback_photos()
     if not photos:
         return None

@@ -129,10 +129,17 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float
 @contextlib.contextmanager
 def serve(folder: Path) -> Iterator[str]:
     """`streamlit run app.py` with an empty score store in `folder`: its URL while the block runs."""
+    with server(folder) as (url, _process):
+        yield url
+
+
+@contextlib.contextmanager
+def server(folder: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`serve`, with more environment variables `env`: (its URL, its process) while the block runs."""
     if not (ROOT / "app.py").exists():
         raise FileNotFoundError(f"bench --lecture needs the app: no app.py in {ROOT}")
     port, log = _free_port(), folder / "streamlit.log"
-    env = {**os.environ, "SWAP_EXPLORER_STORE": str(folder / "scores.sqlite")}
+    env = {**os.environ, **(env or {}), "SWAP_EXPLORER_STORE": str(folder / "scores.sqlite")}
     if env.get("SWAP_EXPLORER_DATA"):  # the server runs in the repository: a relative path stays this one
         env["SWAP_EXPLORER_DATA"] = str(Path(env["SWAP_EXPLORER_DATA"]).resolve())
     with open(log, "w") as handle:
@@ -143,7 +150,7 @@ def serve(folder: Path) -> Iterator[str]:
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_healthy(url, process, log)
-            yield url
+            yield url, process
         finally:
             process.terminate()
             try:

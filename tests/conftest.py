@@ -9,6 +9,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # Every test run (and every app it starts) scores into a store of its own, never the user's.
 os.environ.setdefault("SWAP_EXPLORER_STORE", str(Path(tempfile.mkdtemp(prefix="swap-store-")) / "scores.sqlite"))
+# AppTests share one process's `ui.live.heavy_jobs()`: a run one test leaves going must not queue the
+# next test's (tests/test_runs.py checks the line itself with gates of their own)
+os.environ.setdefault("SWAP_EXPLORER_HEAVY_JOBS", "16")
 
 
 def shared_data_dir() -> Path | None:
@@ -24,6 +27,18 @@ def data_dir() -> Path:
     path = shared_data_dir()
     if path is None:
         pytest.skip("reference data not available: set SWAP_EXPLORER_DATA to the shared data directory")
+    return path
+
+
+def require_browser() -> str:
+    """Chromium's path for a test that drives the real app; skip, saying why, without it or without
+    Python playwright."""
+    import shutil
+
+    pytest.importorskip("playwright.async_api", reason="Python playwright is not installed")
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.skip("no Chromium found (install Debian's `chromium` package or set $CHROMIUM)")
     return path
 
 

@@ -104,10 +104,15 @@ def test_offline_fallback_gives_real_photographs(tmp_path):
     assert data.load_batch(4, source="offline-fallback", input_size=16).images.shape == (4, 3, 16, 16)
 
 
-def test_cifar_archive_in_cache_dir(tmp_path):
+def test_cifar_archive_in_cache_dir(tmp_path, monkeypatch):
     cache, empty = tmp_path / "cache", tmp_path / "empty"
     cache.mkdir()
-    write_fake_cifar10_archive(cache / data.CIFAR10_ARCHIVE)
+    archive = write_fake_cifar10_archive(cache / data.CIFAR10_ARCHIVE)
+    # a foreign archive under the official name is refused before use, and left in place
+    with pytest.raises(ChecksumError, match="not the published file"):
+        data.load_batch(3, seed=0, source="cifar10-download", data_dir=empty, cache_dir=cache)
+    assert archive.is_file()
+    monkeypatch.setattr("swap_core.download.CIFAR10_SHA256", hashlib.sha256(archive.read_bytes()).hexdigest())
     assert data.available_sources(empty, cache)["cifar10-download"]
     batch = data.load_batch(30, seed=0, data_dir=empty, cache_dir=cache)
     assert batch.source == "cifar10-download" and str(cache) in batch.description
@@ -121,14 +126,14 @@ def test_cifar_archive_in_cache_dir(tmp_path):
 
 def test_download_with_progress_and_checksum(tmp_path):
     archive = write_fake_cifar10_archive(tmp_path / "fake-cifar.tar.gz")
-    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    sha256 = hashlib.sha256(archive.read_bytes()).hexdigest()
     calls = []
-    path = data.download_cifar10(tmp_path / "cache", url=archive.as_uri(), md5=md5,
+    path = data.download_cifar10(tmp_path / "cache", url=archive.as_uri(), sha256=sha256,
                                  progress=lambda label, done, total: calls.append((label, done, total)))
     assert path == tmp_path / "cache" / data.CIFAR10_ARCHIVE and path.read_bytes() == archive.read_bytes()
     assert calls and calls[-1][1] == archive.stat().st_size
     with pytest.raises(ChecksumError, match="deleted"):
-        data.download_cifar10(tmp_path / "other", url=archive.as_uri(), md5="0" * 32)
+        data.download_cifar10(tmp_path / "other", url=archive.as_uri(), sha256="0" * 64)
     assert not any((tmp_path / "other").iterdir())
 
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, require_browser
 from swap_core import lecture_bench as lb
 from swap_core.cli import build_parser
 from swap_core.lecture_browser import edit_timing
@@ -104,9 +103,7 @@ def test_swap_core_imports_without_playwright():
 
 @pytest.mark.slow
 def test_bench_lecture_runs_one_quick_scenario_in_chromium(data_dir, tmp_path):
-    pytest.importorskip("playwright.async_api", reason="Python playwright is not installed")
-    if not (os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")):
-        pytest.skip("no Chromium found (install Debian's `chromium` package or set $CHROMIUM)")
+    require_browser()
     out = tmp_path / "lecture.json"
     done = subprocess.run([sys.executable, "-m", "swap_core", "bench", "--lecture", "--edits", "1", "--idle-wait", "0",
                            "--lecture-parts", "designer", "--out", str(out)], cwd=ROOT, capture_output=True,

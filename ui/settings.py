@@ -15,6 +15,7 @@ from swap_core.data import SOURCES, DataSourceError
 from swap_core.reproducible import fix_threads, threads_from_environment
 from swap_core.setup import Setup
 from swap_core.spaces import NetworkConfig, SearchSpace, get_space, list_spaces, space_choices
+from swap_core.spaces.base import quote
 
 BATCH_RANGE = (2, 512)
 SEED_MAX = 2**31 - 1
@@ -71,9 +72,11 @@ def _device_options() -> list[str]:
 
 def _parse_int(text: str, low: int, high: int, what: str) -> int:
     try:
+        if len(text) > 30:  # a link's number is short; int() of thousands of digits is slow, then refused
+            raise ValueError
         value = int(text)
     except ValueError:
-        raise ValueError(f"{what} must be a whole number, got {text!r}") from None
+        raise ValueError(f"{what} must be a whole number, got {quote(text)}") from None
     if not low <= value <= high:
         raise ValueError(f"{what} must be between {low} and {high}, got {value}")
     return value
@@ -81,7 +84,7 @@ def _parse_int(text: str, low: int, high: int, what: str) -> int:
 
 def _choice(text: str, options: list[str], what: str) -> str:
     if text not in options:
-        raise ValueError(f"unknown {what} {text!r}; expected one of {options}")
+        raise ValueError(f"unknown {what} {quote(text)}; expected one of {options}")
     return text
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import shlex
 from collections.abc import Iterator
 
+from .. import limits
 from ..setup import Setup
 from .base import Budget, SearchState
 from .efficiency import MNAS_GAMMA, Constraint
@@ -73,6 +74,9 @@ class SearchSetup:
                    device=setup.device, data_source=setup.images, threads=setup.threads, **search)
 
 
+MAX_SEEDS = 10_000  # seeds one command runs; far above a study's (issue 19: --seeds 0-300000000)
+
+
 def parse_seeds(text: str) -> list[int]:
     """"0-9" → 0..9; "0,3,7" and "0-4,8" work too. Ranges are inclusive and ascending."""
     seeds: list[int] = []
@@ -83,6 +87,8 @@ def parse_seeds(text: str) -> list[int]:
         low, high = int(match.group(1)), int(match.group(2) or match.group(1))
         if high < low:
             raise ValueError(f"bad seeds range {part.strip()!r}: the end must not be below the start")
+        if len(seeds) + high - low + 1 > MAX_SEEDS:  # before the list is built: no MemoryError
+            raise ValueError(f"seeds {str(text)[:80]!r} name more than {MAX_SEEDS:,} seeds; give fewer (e.g. '0-9')")
         seeds.extend(range(low, high + 1))
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds {text!r} repeat a seed")
@@ -139,6 +145,8 @@ def check_search(setup: SearchSetup, spec: str, evaluations: int) -> str | None:
         raise ValueError(f"{name} trains by looking accuracy up: give a ground-truth table (--truth)")
     if evaluations < 1:
         raise ValueError(f"the budget must be at least 1 evaluation, got {evaluations}")
+    limits.check("evaluations", evaluations, "budget")
+    limits.check_options(setup.options)  # population, sample size, mutations, lookups
     objective = objective_for(info, override, setup)
     if objective is not None:
         check_objective(objective)
@@ -232,8 +240,12 @@ def summarise(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float
 
 def run_experiment(setup: SearchSetup, algorithms: str, evaluations: int, seeds: Sequence[int], *,
                    progress: Progress | None = None,
-                   on_record: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Every algorithm of `algorithms` (a comma list) for every seed: {"runs", "summary"}."""
+                   on_record: Callable[[dict[str, Any]], None] | None = None,
+                   finished: Mapping[tuple[str, int], Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Every algorithm of `algorithms` (a comma list) for every seed: {"runs", "summary"}, the
+    runs in that order (algorithm, then seed). `on_record` gets each run's record as it
+    completes; `finished` maps (spec, seed) to the record of a run done before (`--resume`),
+    which is taken as it is instead of running again."""
     if evaluations < 1:
         raise ValueError(f"the budget must be at least 1 evaluation, got {evaluations}")
     specs = parse_algorithms(algorithms)
@@ -242,6 +254,10 @@ def run_experiment(setup: SearchSetup, algorithms: str, evaluations: int, seeds:
     records = []
     for spec, _, _ in specs:
         for seed in seeds:
+            known = (finished or {}).get((spec, seed))
+            if known is not None:
+                records.append(dict(known))
+                continue
             record = run_search(setup, spec, evaluations, seed, progress=progress)
             records.append(record)
             if on_record is not None:

@@ -7,7 +7,9 @@ Randomness always comes from a `random.Random` passed in, so searches are reprod
 """
 from __future__ import annotations
 
+import functools
 import random
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -67,6 +69,72 @@ class EditSlot:
         return self.option_labels[self.options.index(option)] if self.option_labels else str(option)
 
 
+# Bounds checked before any parser runs (`check_arch_text`): an architecture string of any space
+# is at most a few hundred characters and three brackets deep (DARTS' `Genotype([(...)])`), so
+# these are far above every real one and far below what costs memory, time or a RecursionError.
+MAX_ARCH_CHARS = 64 * 1024
+MAX_ARCH_DEPTH = 32
+QUOTE_CHARS = 80  # at most this much of a rejected input is quoted in an error message
+MAX_ERROR_CHARS = 600  # a parser's message longer than this is cut (it would be quoting the input)
+_OPENERS = frozenset("([{")
+
+
+def quote(value: object, limit: int = QUOTE_CHARS) -> str:
+    """`repr(value)` cut to about `limit` characters with "…" and the full length, so that an
+    error message never repeats a long input."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}… ({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+def bracket_depth(text: str) -> int:
+    """The deepest nesting of (), [] and {} in `text` (brackets inside quotes count too, and a
+    stray closer never takes the depth below 0: a cheap scan that over-counts, never under-counts)."""
+    depth = deepest = 0
+    for char in re.sub(r"[^()\[\]{}]+", "", text):
+        if char in _OPENERS:
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def check_arch_text(text: object, title: str = "architecture") -> None:
+    """ValueError, before any parsing, for a string longer than `MAX_ARCH_CHARS` or nested deeper
+    than `MAX_ARCH_DEPTH`; the message quotes at most `QUOTE_CHARS` of it. Non-strings pass (the
+    parser says what it expected)."""
+    if not isinstance(text, str):
+        return
+    if len(text) > MAX_ARCH_CHARS:
+        raise ValueError(f"invalid {title} architecture {quote(text)}: {len(text):,} characters is more than "
+                         f"the limit of {MAX_ARCH_CHARS:,}; paste a single architecture string")
+    depth = bracket_depth(text)
+    if depth > MAX_ARCH_DEPTH:
+        raise ValueError(f"invalid {title} architecture {quote(text)}: brackets nested {depth} deep, more than "
+                         f"the limit of {MAX_ARCH_DEPTH}; paste a single architecture string")
+
+
+def _bounded_from_str(from_str):
+    """Wrap a space's `from_str` with `check_arch_text` and a cap on the message's length."""
+    @functools.wraps(from_str)
+    def wrapper(self, text):
+        check_arch_text(text, self.title or self.name)
+        try:
+            return from_str(self, text)
+        except RecursionError:
+            raise ValueError(f"invalid {self.title or self.name} architecture {quote(text)}: "
+                             "nested too deeply") from None
+        except ValueError as error:
+            message = str(error)
+            if len(message) <= MAX_ERROR_CHARS:
+                raise
+            raise ValueError(message[:MAX_ERROR_CHARS] + "…") from None
+    wrapper.bounded = True
+    return wrapper
+
+
 DATASET_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet16-120": 120}
 DATASET_INPUT_SIZE = {"cifar10": 32, "cifar100": 32, "imagenet16-120": 16}
 
@@ -99,6 +167,14 @@ class SearchSpace(ABC):
     # {dataset: column}, best first; and its NAS-Bench-Suite-Zero tables, if it has any.
     truth_columns: Mapping[str, Mapping[str, str]] = {}
     zero_cost: ZeroCostTables | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every space's `from_str` goes through `check_arch_text` first (size and nesting bounds,
+        issue 19), however the subclass writes it."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("from_str")
+        if own is not None and not getattr(own, "bounded", False):
+            cls.from_str = _bounded_from_str(own)
 
     # --- strings -------------------------------------------------------------------
     @abstractmethod

@@ -23,7 +23,7 @@ from typing import Any
 import networkx as nx
 import torch.nn as nn
 
-from .base import EditSlot, NetworkConfig, SearchSpace, dataset_classes
+from .base import EditSlot, NetworkConfig, SearchSpace, dataset_classes, quote
 from .darts_net import OPS, DartsNetwork
 from .naslib import ZeroCostTables, naslib_ints
 from .registry import register_space
@@ -56,13 +56,13 @@ def _check_cell(name: str, pairs: tuple, concat: tuple) -> None:
         raise _error(f"{name} has {len(pairs)} (op, input) pairs, expected {PAIRS}")
     for position, pair in enumerate(pairs):
         if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise _error(f"{name} pair {position} is {pair!r}, not an (op, input) pair")
+            raise _error(f"{name} pair {position} is {quote(pair)}, not an (op, input) pair")
         op, index = pair
         node = position // 2 + 2
         if op not in OPS:
-            raise _error(f"unknown op {op!r} in {name} pair {position}")
+            raise _error(f"unknown op {quote(op)} in {name} pair {position}")
         if type(index) is not int or not 0 <= index < node:
-            raise _error(f"{name} pair {position} (node {node}) has input {index!r}, expected 0..{node - 1}")
+            raise _error(f"{name} pair {position} (node {node}) has input {quote(index)}, expected 0..{node - 1}")
     if not concat or len(set(concat)) != len(concat) or any(type(i) is not int or i not in NODES for i in concat):
         raise _error(f"{name}_concat {list(concat)} must list distinct intermediate nodes from {list(NODES)}")
 
@@ -83,7 +83,7 @@ class Genotype:
                 value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
                 object.__setattr__(self, name, value)
             else:
-                raise _error(f"{name} must be a list, got {value!r}")
+                raise _error(f"{name} must be a list, got {quote(value)}")
         _check_cell("normal", self.normal, self.normal_concat)
         _check_cell("reduce", self.reduce, self.reduce_concat)
 
@@ -124,6 +124,8 @@ class _Parser:
                 raise _error(f"unexpected character {text[position:].lstrip()[:1]!r} at position {position}")
             kind = match.lastgroup
             value = match.group(kind)
+            if kind == "int" and len(value) > 18:
+                raise _error(f"the number at position {position} has {len(value):,} digits; inputs are small integers")
             self.tokens.append(("str" if kind in ("sq", "dq") else kind, int(value) if kind == "int" else value))
             position = match.end()
         self.position = 0
@@ -131,7 +133,7 @@ class _Parser:
     def take(self, kind: str, value: Any = None) -> Any:
         token = self.tokens[self.position] if self.position < len(self.tokens) else ("end", "end of text")
         if token[0] != kind or (value is not None and token[1] != value):
-            raise _error(f"expected {value or kind!r} but found {token[1]!r} (token {self.position + 1})")
+            raise _error(f"expected {value or kind!r} but found {quote(token[1])} (token {self.position + 1})")
         self.position += 1
         return token[1]
 
@@ -165,12 +167,12 @@ class _Parser:
                 self.take("punct", ",")
             name = self.take("name")
             if name not in Genotype.__dataclass_fields__ or name in fields:
-                raise _error(f"unexpected or repeated field {name!r}")
+                raise _error(f"unexpected or repeated field {quote(name)}")
             self.take("punct", "=")
             fields[name] = self.items(self.pair if name in CELLS else lambda: self.take("int"))
         self.take("punct", ")")
         if self.position != len(self.tokens):
-            raise _error(f"unexpected text after the closing ')': {self.tokens[self.position][1]!r}")
+            raise _error(f"unexpected text after the closing ')': {quote(self.tokens[self.position][1])}")
         missing = [f for f in Genotype.__dataclass_fields__ if f not in fields]
         if missing:
             raise _error(f"missing field(s) {', '.join(missing)}")
@@ -235,7 +237,8 @@ class DartsSpace(SearchSpace):
     training_lr = 0.025  # DARTS's own rate: at 0.1 its teaching network's loss jumps first
     # Ground truth: SWAP-NAS's DARTS architectures, then NAS-Bench-301's tables (named nb301).
     truth_columns = {"darts1000_cifar10.csv": {"cifar10": "val_accuracy"}}
-    zero_cost = ZeroCostTables("nb301", ("cifar10",), "zc_nasbench301", "59a79af7b94de5c2a23b8ffa15b4f004")
+    zero_cost = ZeroCostTables("nb301", ("cifar10",), "zc_nasbench301",
+        "537e9abd6f0b14fdffdfcb3c07b18a037647b5c80808b3b2cf9a51b1b491aba1")
 
     def naslib_key_to_arch(self, key: str) -> str:
         """NASLib's key is [[(input node, op index) × 8] normal, [...] reduce]."""

@@ -29,7 +29,7 @@ from typing import Any
 import networkx as nx
 import torch.nn as nn
 
-from .base import EditSlot, NetworkConfig, SearchSpace, dataset_classes
+from .base import EditSlot, NetworkConfig, SearchSpace, dataset_classes, quote
 from .naslib import ZeroCostTables, naslib_ints
 from .nb101_net import NB101Network
 from .registry import register_space
@@ -97,7 +97,7 @@ class NB101Arch:
             if len(row) != n:
                 raise _error(f"the matrix is not square: row {i} has {len(row)} entries, expected {n}")
             if any(v not in (0, 1) for v in row):
-                raise _error(f"row {i} {list(row)} has entries other than 0 and 1")
+                raise _error(f"row {i} {quote(list(row))} has entries other than 0 and 1")
             if any(row[: i + 1]):
                 raise _error(f"the matrix is not upper-triangular: row {i} has an edge to vertex <= {i}")
 
@@ -107,10 +107,10 @@ class NB101Arch:
             raise _error(f"{len(self.ops)} ops for a matrix of {n} vertices")
         if self.ops[0] != "input" or self.ops[-1] != "output":
             raise _error(f"the first op must be 'input' and the last 'output', "
-                         f"got {self.ops[0]!r} and {self.ops[-1]!r}")
+                         f"got {quote(self.ops[0])} and {quote(self.ops[-1])}")
         unknown = [op for op in self.ops[1:-1] if op not in OPS]
         if unknown:
-            raise _error(f"unknown interior op(s) {unknown}")
+            raise _error(f"unknown interior op(s) {quote(unknown)}")
 
     def kept_vertices(self) -> list[int]:
         """Vertices on an input -> output path (what pruning keeps), in order."""
@@ -162,6 +162,8 @@ class NB101Arch:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise _error(f"not JSON ({exc.msg} at position {exc.pos})") from None
+        except ValueError:  # a number of thousands of digits (Python's int-conversion limit)
+            raise _error("a number in it has too many digits") from None
         if not isinstance(data, dict) or set(data) != {"matrix", "ops"}:
             found = sorted(data) if isinstance(data, dict) else type(data).__name__
             raise _error(f"expected an object with exactly the keys 'matrix' and 'ops', got {found}")
@@ -246,7 +248,8 @@ class NB101Space(SearchSpace):
             ["conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3", "conv3x3-bn-relu"]),
         "pooling only": _chain(["maxpool3x3", "maxpool3x3"], skip=True),
     }
-    zero_cost = ZeroCostTables("nb101", ("cifar10",), "zc_nasbench101", "90610d4bf2028c81bf7b9bcbbdca1a6f")
+    zero_cost = ZeroCostTables("nb101", ("cifar10",), "zc_nasbench101",
+        "c34840bc9af68b6ebaa7f052e42c1749a9a737d7243078be2a5548052bc5a0c2")
 
     def naslib_key_to_arch(self, key: str) -> str:
         """NASLib's key is the flattened n×n adjacency matrix, then n op indices."""

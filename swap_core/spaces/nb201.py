@@ -21,7 +21,7 @@ from typing import Any
 import networkx as nx
 import torch.nn as nn
 
-from .base import DATASET_INPUT_SIZE, EditSlot, NetworkConfig, SearchSpace, dataset_classes
+from .base import DATASET_INPUT_SIZE, EditSlot, NetworkConfig, SearchSpace, dataset_classes, quote
 from .naslib import ZeroCostTables, naslib_ints
 from .nb201_net import EDGES, TinyNetwork
 from .registry import register_space
@@ -38,7 +38,7 @@ NASLIB_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_
 
 def _parse_error(text: object, problem: str) -> ValueError:
     return ValueError(
-        f"invalid NAS-Bench-201 architecture string {text!r}: {problem}. Expected three "
+        f"invalid NAS-Bench-201 architecture string {quote(text)}: {problem}. Expected three "
         f"'+'-joined node groups |op~i|, node j listing inputs 0..j-1 in order, e.g. "
         f"{EXAMPLE} (ops: {', '.join(OPS)})"
     )
@@ -89,7 +89,7 @@ class NB201Arch:
 def _parse_group(text: str, target: int, group: str) -> list[str]:
     """The ops of node `target`'s group `|op~0|...|op~{target-1}|`, in input order."""
     if len(group) < 2 or not (group.startswith("|") and group.endswith("|")):
-        raise _parse_error(text, f"node {target}'s group {group!r} must start and end with '|'")
+        raise _parse_error(text, f"node {target}'s group {quote(group)} must start and end with '|'")
     entries = [entry.strip() for entry in group[1:-1].split("|")]
     if len(entries) != target:
         raise _parse_error(text, f"node {target} has {len(entries)} input(s), expected {target}")
@@ -98,11 +98,12 @@ def _parse_group(text: str, target: int, group: str) -> list[str]:
         op, sep, src = entry.partition("~")
         op, src = op.strip(), src.strip()
         if not sep:
-            raise _parse_error(text, f"entry {entry!r} of node {target} is not of the form op~i")
+            raise _parse_error(text, f"entry {quote(entry)} of node {target} is not of the form op~i")
         if op not in OPS:
-            raise _parse_error(text, f"unknown op {op!r} in node {target}")
+            raise _parse_error(text, f"unknown op {quote(op)} in node {target}")
         if src != str(expected_src):
-            raise _parse_error(text, f"entry {entry!r} of node {target} has input {src!r}, expected {expected_src}")
+            raise _parse_error(text, f"entry {quote(entry)} of node {target} has input {quote(src)}, "
+                                     f"expected {expected_src}")
         ops.append(op)
     return ops
 
@@ -126,7 +127,8 @@ class NB201Space(SearchSpace):
         "all avg-pool": "|" + "|+|".join("|".join(f"avg_pool_3x3~{i}" for i in range(j)) for j in (1, 2, 3)) + "|",
     }
     truth_columns = {"nb201_accuracy.csv": NB201_COLUMNS}
-    zero_cost = ZeroCostTables("nb201", datasets, "zc_nasbench201", "ad886fca1597d0e86fa6dc270e9b023e")
+    zero_cost = ZeroCostTables("nb201", datasets, "zc_nasbench201",
+        "80e131a5f2cd0320bd5524945a9df9f7a115a642654644f909e879f747fb3c4a")
 
     def naslib_key_to_arch(self, key: str) -> str:
         """NASLib orders the edges (1,2),(1,3),(1,4),(2,3),(2,4),(3,4); the string lists them by target node."""

@@ -23,7 +23,7 @@ from typing import Any
 
 import networkx as nx
 
-from .base import EditSlot
+from .base import EditSlot, quote
 from .naslib import naslib_ints
 from .registry import register_space
 from .tnb101 import (STAGE_CODES, STAGE_KINDS, ResNetBasicBlock, TransNASSpace, downsamples, widens,
@@ -41,7 +41,7 @@ NO_INSERT = "none"  # the insert slot's value that inserts nothing
 
 
 def _error(text: object, problem: str) -> ValueError:
-    return ValueError(f"invalid TransNAS-Bench-101 macro architecture {text!r}: {problem}. Expected {EXPECTED_FORM}")
+    return ValueError(f"invalid TransNAS-Bench-101 macro architecture {quote(text)}: {problem}. Expected {EXPECTED_FORM}")
 
 
 def rule_violation(stages: tuple[int, ...]) -> str | None:
@@ -88,11 +88,11 @@ class MacroArch:
         if len(parts) != 3 or not all(parts):
             raise _error(text, "expected three '-'-separated parts: base channels, skeleton, block type")
         if parts[0] != "64":
-            raise _error(text, f"the base channel count is fixed at 64, got {parts[0]!r}")
+            raise _error(text, f"the base channel count is fixed at 64, got {quote(parts[0])}")
         if parts[2] != "basic":
-            raise _error(text, f"the block type is fixed at 'basic', got {parts[2]!r} (cells are the micro space's)")
+            raise _error(text, f"the block type is fixed at 'basic', got {quote(parts[2])} (cells are the micro space's)")
         if not parts[1].isdigit() or not parts[1].isascii():
-            raise _error(text, f"skeleton {parts[1]!r} must be digits 1-4")
+            raise _error(text, f"skeleton {quote(parts[1])} must be digits 1-4")
         stages = tuple(int(d) for d in parts[1])
         problem = rule_violation(stages)
         if problem:
@@ -144,7 +144,8 @@ class TNB101MacroSpace(TransNASSpace):
     name = "tnb101_macro"
     title = "TransNAS-Bench-101 macro (skeleton)"
     example = EXAMPLE
-    zero_cost = zero_cost_tables("tnb101_macro", "ab2c8cee3bf2cd6b152ea42ccb7c9e8a")
+    zero_cost = zero_cost_tables("tnb101_macro",
+        "f1d393373855bd7ba29bc81b33adb947ef2518d82aa0e6c003809ce6a4d94212")
     ops = OPS
     named_archs = {
         "micro space's skeleton (41414)": "64-41414-basic",

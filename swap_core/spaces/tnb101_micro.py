@@ -24,7 +24,7 @@ from typing import Any
 import networkx as nx
 import torch.nn as nn
 
-from .base import EditSlot
+from .base import EditSlot, quote
 from .naslib import naslib_ints
 from .nb201 import NODE_LABELS
 from .nb201_net import EDGES, EdgeCell
@@ -40,7 +40,7 @@ EXPECTED_FORM = (f"'64-41414-a_bc_def' with one op digit per edge (node1 <- 0 | 
 
 
 def _error(text: object, problem: str) -> ValueError:
-    return ValueError(f"invalid TransNAS-Bench-101 micro architecture {text!r}: {problem}. Expected {EXPECTED_FORM}")
+    return ValueError(f"invalid TransNAS-Bench-101 micro architecture {quote(text)}: {problem}. Expected {EXPECTED_FORM}")
 
 
 @dataclass(frozen=True)
@@ -77,14 +77,14 @@ class MicroArch:
             raise _error(text, "expected three '-'-separated parts: base channels, skeleton, cell")
         if parts[0] != "64" or parts[1] != "41414":
             raise _error(text, f"the micro space fixes base channels and skeleton to {PREFIX[:-1]!r}, "
-                               f"got {parts[0]}-{parts[1]!r} (skeletons are the macro space's)")
+                               f"got {quote(parts[0] + '-' + parts[1])} (skeletons are the macro space's)")
         groups = parts[2].split("_")
         if [len(group) for group in groups] != [1, 2, 3]:
-            raise _error(text, f"cell {parts[2]!r} must have node groups of 1, 2 and 3 digits joined by '_'")
+            raise _error(text, f"cell {quote(parts[2])} must have node groups of 1, 2 and 3 digits joined by '_'")
         digits = "".join(groups)
         bad = sorted({d for d in digits if d not in "0123"})
         if bad:
-            raise _error(text, f"unknown op digit(s) {bad} in cell {parts[2]!r}")
+            raise _error(text, f"unknown op digit(s) {bad} in cell {quote(parts[2])}")
         return cls(tuple(int(d) for d in digits))
 
 
@@ -135,7 +135,8 @@ class TNB101MicroSpace(TransNASSpace):
     name = "tnb101_micro"
     title = "TransNAS-Bench-101 micro (cell)"
     example = EXAMPLE
-    zero_cost = zero_cost_tables("tnb101_micro", "5a5f72029e4b5af6cc3320d38b4bd4bc")
+    zero_cost = zero_cost_tables("tnb101_micro",
+        "f9f2c5d6d9b9a73964f1bffb2869f218e1110755d84ddd4a46a8cf482f799cd1")
     ops = OPS
     named_archs = {
         # NAS-Bench-201's ResNet block written as a micro cell: conv, conv, plus identity.
