@@ -74,7 +74,7 @@ class SearchSetup:
                    device=setup.device, data_source=setup.images, threads=setup.threads, **search)
 
 
-MAX_SEEDS = 10_000  # seeds one command runs; far above a study's (issue 19: --seeds 0-300000000)
+MAX_SEEDS = limits.maximum("seeds")  # seeds one command runs (why: limits.LIMITS["seeds"]; issue 19: --seeds 0-300000000)
 
 
 def parse_seeds(text: str) -> list[int]:
