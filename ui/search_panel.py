@@ -3,6 +3,7 @@ live view of a run (metrics, best so far, population, best cell, results, compar
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ from swap_core.search import get_algorithm, list_algorithms, objectives
 from swap_core.search.efficiency import COSTS, MNAS_GAMMA, MODES, Constraint
 from swap_core.spaces import get_space
 
-from . import search_figures as figures, search_run
+from . import presenter, search_figures as figures, search_run
 from .figures import cell_figures
 from .presenter import helper
 from .settings import Settings, escape_markdown
@@ -165,6 +166,17 @@ def metrics(run: search_run.SearchRun) -> None:
     columns[4].metric("Status", run.status, help=f"run {run.id}, seed {run.seed}")
 
 
+def _kept(name: str, key: tuple, build: Callable[[], Any]) -> Any:
+    """This session's figure `name`, built again only when `key` (what it shows) changes: the
+    fragment redraws twice a second, mostly the same state, and building a figure is tens of ms
+    of Python that a class's sessions would otherwise take from the searches' workers."""
+    slot = f"se_kept_{name}"
+    kept = st.session_state.get(slot)
+    if kept is None or kept[0] != key:
+        kept = st.session_state[slot] = (key, build())
+    return kept[1]
+
+
 def live_view(run: search_run.SearchRun | None, view: str | None) -> None:
     """Everything that moves while a run runs (drawn inside the page's fragment)."""
     if run is None:
@@ -178,11 +190,13 @@ def live_view(run: search_run.SearchRun | None, view: str | None) -> None:
                     text=f"{run.label}, seed {run.seed} — {run.network}")
         left, right = st.columns(2)
         trace = list(run.trace)  # one snapshot: the worker appends to it meanwhile
-        left.plotly_chart(figures.progress_figure(trace, run.total, run.has_truth), width="stretch",
-                          key="se_progress_chart")
-        if run.state is not None:
-            right.plotly_chart(figures.population_figure(run.state, *search_run.population_sizes(run)),
-                               width="stretch", key="se_population_chart")
+        state = run.state
+        moment = (run.id, run.seed, state.step if state is not None else -1, len(trace), presenter.active())
+        left.plotly_chart(_kept("progress", moment, lambda: figures.progress_figure(trace, run.total, run.has_truth)),
+                          width="stretch", key="se_progress_chart")
+        if state is not None:
+            right.plotly_chart(_kept("population", moment, lambda: figures.population_figure(
+                state, *search_run.population_sizes(run))), width="stretch", key="se_population_chart")
     if view == "Best cell" and run is not None and run.state is not None and run.state.best is not None:
         best_cell(run)
     elif view == "Results" and run is not None and run.state is not None:
@@ -194,7 +208,9 @@ def live_view(run: search_run.SearchRun | None, view: str | None) -> None:
 def best_cell(run: search_run.SearchRun) -> None:
     best, space = run.state.best, get_space(run.space_name)
     drawing, facts = st.columns([3, 1])
-    for title, figure in cell_figures(space.graph(space.from_str(best.arch)), list(space.ops)):
+    drawn = _kept("best_cell", (run.space_name, best.arch, presenter.active()),
+                  lambda: cell_figures(space.graph(space.from_str(best.arch)), list(space.ops)))
+    for title, figure in drawn:
         drawing.plotly_chart(figure, width="stretch", key=f"se_best_cell_{title}")
     lines = [f"**Best so far**, found at evaluation {best.step}", f"score {best.score:,.5g}"]
     if math.isfinite(best.params):
