@@ -42,6 +42,25 @@ def require_browser() -> str:
     return path
 
 
+def swap_core_command(args: list[str], data_dir: Path, timeout: float):
+    """`python -m swap_core ARGS` in the repository, with the reference data: the finished process."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "swap_core", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "SWAP_EXPLORER_DATA": str(data_dir)})
+
+
+def imports_playwright(modules: str) -> bool:
+    """Does importing `modules` (comma-separated) in a fresh interpreter import Playwright?"""
+    import subprocess
+    import sys
+
+    code = f"import sys, {modules}; print('playwright' in sys.modules)"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.strip() == "True"
+
+
 def require_file(relative: str) -> Path:
     base = shared_data_dir()
     if base is None:

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, require_browser
+from conftest import ROOT, imports_playwright, require_browser, swap_core_command
 from swap_core import classroom as cr
 from swap_core.cli import build_parser
 from swap_core.spaces import get_space
@@ -145,9 +145,7 @@ def test_a_browser_that_does_not_start_is_one_line_and_exit_1(tmp_path):
 
 
 def test_swap_core_classroom_imports_without_playwright():
-    code = "import sys, swap_core.classroom; print('playwright' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout.strip() == "False"
+    assert not imports_playwright("swap_core.classroom")
 
 
 @pytest.mark.slow
@@ -155,9 +153,8 @@ def test_three_students_at_once_see_what_each_computation_gives_alone(data_dir, 
     """The fast variant of the classroom load test: 3 sessions through the real app."""
     require_browser()
     out = tmp_path / "classroom.json"
-    done = subprocess.run([sys.executable, "-m", "swap_core", "bench", "--classroom", "--sessions", "3",
-                           "--minutes", "4", "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=330, env={**os.environ, "SWAP_EXPLORER_DATA": str(data_dir)})
+    done = swap_core_command(["bench", "--classroom", "--sessions", "3", "--minutes", "4", "--out", str(out)],
+                             data_dir, timeout=330)
     output = done.stdout + done.stderr
     assert "Traceback" not in done.stderr, output[-3000:]  # the command itself never crashes
     report = json.loads(out.read_text())

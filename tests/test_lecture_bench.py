@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT, require_browser
+from conftest import imports_playwright, require_browser, swap_core_command
 from swap_core import lecture_bench as lb
 from swap_core.cli import build_parser
 from swap_core.lecture_browser import edit_timing
@@ -96,18 +93,15 @@ def test_cli_wiring_and_bad_parts():
 
 
 def test_swap_core_imports_without_playwright():
-    code = "import sys, swap_core.lecture_bench, swap_core.cli; print('playwright' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout.strip() == "False"
+    assert not imports_playwright("swap_core.lecture_bench, swap_core.cli")
 
 
 @pytest.mark.slow
 def test_bench_lecture_runs_one_quick_scenario_in_chromium(data_dir, tmp_path):
     require_browser()
     out = tmp_path / "lecture.json"
-    done = subprocess.run([sys.executable, "-m", "swap_core", "bench", "--lecture", "--edits", "1", "--idle-wait", "0",
-                           "--lecture-parts", "designer", "--out", str(out)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600, env={**os.environ, "SWAP_EXPLORER_DATA": str(data_dir)})
+    done = swap_core_command(["bench", "--lecture", "--edits", "1", "--idle-wait", "0", "--lecture-parts", "designer",
+                              "--out", str(out)], data_dir, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = [parsed for line in done.stdout.splitlines() if (parsed := lb.parse_verdict(line))]
     assert [line["name"] for line in lines] == [f"fill running {b} ({s} of 1)" for b in
