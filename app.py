@@ -1,7 +1,7 @@
 """swap-explorer — the Streamlit entry point: page router and the shared sidebar."""
 import streamlit as st
 
-from ui import presenter, scoring, settings as shared
+from ui import cached, presenter, scoring, settings as shared
 
 st.set_page_config(page_title="swap-explorer", page_icon=":material/hub:", layout="wide")
 
@@ -17,6 +17,7 @@ pages = [
     st.Page("app_pages/oneshot_smash.py", title="SMASH (one-shot)", icon=":material/auto_awesome:"),
 ]
 page = st.navigation(pages, position="top" if presenter.active() else "sidebar")  # presenter: no sidebar
+cached.warmed_up()  # PyTorch's one-time imports, before a class of sessions wait on them together
 shared.shell()
 presenter.sidebar_toggle()
 presenter.keep_in_url()

@@ -15,12 +15,14 @@ samples the server's memory (VmRSS of the streamlit process and its children eve
 and its VmHWM at the end) against the memory budget.
 
 Verdicts (one line each, PASS or FAIL): every page of every session equal to its computation
-alone; no page with an exception box or a "Connection error"; every page read within the
+alone; no page with an exception box, a "Connection error" or a browser error (a crashed
+renderer, an uncaught script error: Streamlit's front end then blanks the page); every page read within the
 time bound (`minutes`, from the start to the last page read; the computations alone follow, a few
 seconds per session on an idle CPU); the peak memory under the budget. Figures: sessions,
 pages per minute, p95 seconds to a drawn score per page (Cell Designer and Activation
 Patterns: from the navigation; Search: from the Start click to the finished run), peak memory.
-The command's exit status is 1 when any verdict fails.
+The command's exit status is 1 when any verdict fails. With `out`, each failed visit leaves
+a screenshot and the browser's last events, and the server's log is kept, in OUT.evidence/.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ import json
 import math
 import os
 import random
+import shutil
 import tempfile
 import threading
 import time
@@ -191,10 +194,12 @@ def verdicts(students: list[dict], expected: dict[int, dict], memory: dict, budg
         wrong = differences(visit["shown"], wanted)
         text = f"{len(wanted) - len(wrong)} of {len(wanted)} values as computed alone"
         results.append(_result(name, not wrong, text + (f" ({'; '.join(wrong)})" if wrong else "")))
-    broken = [v for _, v in visits if v["error"] and ("shows an exception" in v["error"]
-                                                      or "Connection error" in v["error"])]
-    results.append(_result("pages with an exception or 'Connection error'", not broken,
-                           f"{len(broken)} of {len(visits)}"))
+    broken = [v for _, v in visits if v.get("browser_errors") or v["error"] and (
+        "shows an exception" in v["error"] or "Connection error" in v["error"])]
+    results.append(_result("pages with an exception, a browser error or 'Connection error'", not broken,
+                           f"{len(broken)} of {len(visits)}" + "".join(
+                               f"; {error.split(' s ', 1)[-1][:160]}" for v in broken[:2]
+                               for error in v.get("browser_errors", [])[:1])))
     read = sum(not v["error"] for _, v in visits)
     wanted = len(students) * len(PAGES)
     results.append(_result("pages read", read == wanted, f"{read} of {wanted} within {minutes:g} min"))
@@ -214,12 +219,35 @@ def figures(students: list[dict], seconds: float, memory: dict) -> dict:
 
 
 # --- the run --------------------------------------------------------------------------------------
+def evidence_folder(out: str | Path | None) -> Path | None:
+    """Where a run reported to `out` keeps its evidence (OUT's name + '.evidence'), emptied of an
+    earlier run's; None without `out`."""
+    if not out:
+        return None
+    folder = Path(out).with_name(Path(out).name + ".evidence")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def keep_evidence(folder: Path, server_log: Path, students: list[dict]) -> list[str]:
+    """With a failed visit: the server's log copied into `folder` (the screenshots are there
+    already); without one, the empty folder removed. The files kept."""
+    if not any(visit.get("error") for student in students for visit in student["visits"]):
+        shutil.rmtree(folder, ignore_errors=True)
+        return []
+    if server_log.exists():
+        shutil.copyfile(server_log, folder / "server.log")
+    return sorted(str(path) for path in folder.iterdir())
+
+
 def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
 
 
-async def drive(url: str, cells: list[str], budget: int, deadline: float) -> list[dict]:
-    """Every student at once against `url` (after one visit of the Overview)."""
+async def drive(url: str, cells: list[str], budget: int, deadline: float, evidence: Path | None = None) -> list[dict]:
+    """Every student at once against `url` (after one visit of the Overview); failed visits'
+    screenshots go to the folder `evidence` when given."""
     try:
         from playwright.async_api import async_playwright
     except ImportError as error:
@@ -239,7 +267,7 @@ async def drive(url: str, cells: list[str], budget: int, deadline: float) -> lis
                 await warm.close()
             except Exception as error:
                 raise RuntimeError(f"the app's Overview did not open: {_first_line(error)}") from error
-            students = await asyncio.gather(*(pages.student(browser, url, k, arch, budget, deadline)
+            students = await asyncio.gather(*(pages.student(browser, url, k, arch, budget, deadline, evidence)
                                               for k, arch in enumerate(cells, 1)), return_exceptions=True)
         finally:
             await browser.close()
@@ -296,11 +324,16 @@ def run_classroom_bench(sessions: int = 10, minutes: float = 10.0, *, budget: in
         log(f"server up in {time.monotonic() - began:.0f} s; {sessions} session(s) on {url}, a cold store, "
             f"at most {minutes:g} min in all...")
         sampler, start = MemorySampler(process.pid).start(), time.monotonic()
+        evidence = evidence_folder(out)
         try:
-            students = asyncio.run(drive(url, cells, budget, deadline))
+            students = asyncio.run(drive(url, cells, budget, deadline, evidence))
         finally:
             seconds, memory = time.monotonic() - start, sampler.stop()
+        if evidence is not None:  # (the server's log lives in the temporary folder)
+            report["evidence"] = keep_evidence(evidence, Path(folder) / "streamlit.log", students)
         log(f"browsers done in {seconds:.0f} s; stopping the server...")
+    if report.get("evidence"):
+        log(f"failed visits' screenshots and the server's log: {evidence}")
     began = time.monotonic()
     setup = classroom_setup(threads)
     expected = {k: alone(setup, arch, k, budget) for k, arch in enumerate(cells, 1)}

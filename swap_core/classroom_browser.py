@@ -159,24 +159,62 @@ async def search(page, url: str, arch: str, budget: int, seed: int, deadline: fl
                       "best cell": best[-1]}, "score_s": round(time.monotonic() - start, 3)}
 
 
-async def student(browser, url: str, session: int, arch: str, budget: int, deadline: float) -> dict:
+def _record_events(page) -> list[str]:
+    """What the browser says about `page` as it happens (a crashed renderer, an uncaught
+    script error, an error in the console, a navigation of the main frame), each with the
+    seconds since it was opened: a failed visit's evidence beside its screenshot."""
+    began, events = time.monotonic(), []
+
+    def note(what: str) -> None:
+        events.append(f"{time.monotonic() - began:7.1f} s {what[:300]}")
+    page.on("crash", lambda _page: note("the page crashed"))
+    page.on("pageerror", lambda error: note(f"uncaught error: {error}"))
+    page.on("console", lambda message: message.type == "error" and note(f"console error: {message.text}"))
+    page.on("framenavigated", lambda frame: frame == page.main_frame and note(f"navigated to {frame.url}"))
+    return events
+
+
+def browser_errors(events: list[str]) -> list[str]:
+    """The events that break a page whatever it shows: a crashed renderer or an uncaught
+    script error (Streamlit's own front end blanks the page on one)."""
+    return [event for event in events if "the page crashed" in event or "uncaught error" in event]
+
+
+async def _keep_screenshot(page, path) -> str | None:
+    """A full-page screenshot of a failed visit at `path` (its name), or None if the page
+    cannot be photographed any more (a closed or crashed page)."""
+    try:
+        await page.screenshot(path=str(path), full_page=True, timeout=15_000)
+        return str(path)
+    except Exception:  # evidence is a courtesy: never let it hide the visit's own error
+        return None
+
+
+async def student(browser, url: str, session: int, arch: str, budget: int, deadline: float,
+                  evidence=None) -> dict:
     """One student (a browser context): the three pages in turn on cell `arch`, search seed
-    `session`. Each visit: what it showed, seconds to its score, seconds in all; or its error."""
+    `session`. Each visit: what it showed, seconds to its score, seconds in all; or its error
+    (and, with a folder `evidence`, a screenshot of the page as it failed)."""
     context = await browser.new_context(viewport=VIEWPORT)
     visits: list[dict] = []
     try:
         page = await context.new_page()
+        events = _record_events(page)
         steps = (("cell_designer", lambda: cell_designer(page, url, arch, deadline)),
                  ("activation_patterns", lambda: activation_patterns(page, url, arch, deadline)),
                  ("search", lambda: search(page, url, arch, budget, session, deadline)))
         for name, visit in steps:
-            start = time.monotonic()
+            start, seen = time.monotonic(), len(events)
             try:
                 result = await visit()
             except Exception as error:  # a failed page is a finding of the test, not a crash of it
-                visits.append({"page": name, "error": f"{type(error).__name__}: {str(error)[:600]}"})
+                visits.append({"page": name, "error": f"{type(error).__name__}: {str(error)[:600]}",
+                               "browser_events": events[-20:], "browser_errors": browser_errors(events[seen:])})
+                if evidence is not None:
+                    visits[-1]["screenshot"] = await _keep_screenshot(page, evidence / f"session{session}_{name}.png")
                 continue
-            visits.append({"page": name, **result, "seconds": round(time.monotonic() - start, 3), "error": None})
+            visits.append({"page": name, **result, "seconds": round(time.monotonic() - start, 3), "error": None,
+                           "browser_errors": browser_errors(events[seen:])})
     finally:
         await context.close()
     return {"session": session, "arch": arch, "visits": visits}

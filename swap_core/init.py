@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+import time
+
 import torch
 import torch.nn as nn
 
@@ -106,9 +108,22 @@ def meta_network(space, arch, config) -> nn.Module:
         return space.build(arch, config)
 
 
+def warm_up() -> float:
+    """PyTorch's first forward pass on the meta device imports its decompositions: about 1 s
+    alone, and every thread that needs it meanwhile waits on the import lock (ten students
+    opening the Cell Designer at once on a fresh server all sat there). Pay it once, on a
+    three-layer network: seconds taken."""
+    start = time.perf_counter()
+    with torch.device("meta"):
+        model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU()).eval()
+    with torch.no_grad():
+        model(torch.zeros(1, 3, 8, 8, device="meta"))
+    return time.perf_counter() - start
+
+
 def randn(shape, rng: torch.Generator, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32):
     """N(0, 1) samples drawn from the CPU generator `rng`, then placed on `device`."""
     return torch.randn(tuple(shape), generator=rng, dtype=dtype).to(device)
 
 
-__all__ = ["randn", "build_seeded", "default_init_", "gaussian_init_", "generator", "meta_network"]
+__all__ = ["warm_up", "randn", "build_seeded", "default_init_", "gaussian_init_", "generator", "meta_network"]

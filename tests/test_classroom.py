@@ -97,7 +97,8 @@ def test_verdicts_fail_on_a_number_that_differs_from_alone_an_exception_or_memor
     assert not wrong["pass"] and wrong["line"] == ("session 2 cell_designer: 0 of 1 values as computed alone "
                                                    "(SWAP-Score: page '48,743.0', alone '40,000.0'), FAIL")
     assert not results["session 2 activation_patterns"]["pass"]
-    assert results["pages with an exception or 'Connection error'"]["line"].endswith("1 of 6, FAIL")
+    assert results["pages with an exception, a browser error or 'Connection error'"]["line"].endswith(
+        "1 of 6, FAIL")
     assert results["pages read"]["line"] == "pages read: 5 of 6 within 5 min, FAIL"
     assert results["peak memory"]["line"] == ("peak memory: measured 3.000 GiB, budget 2.000 GiB, ratio 1.50, "
                                               "FAIL")
@@ -106,6 +107,35 @@ def test_verdicts_fail_on_a_number_that_differs_from_alone_an_exception_or_memor
     assert shown["p95_score_s"] == {"cell_designer": 1.0, "activation_patterns": 1.0, "search": 9.0}
     everything_right = [{"session": 1, "visits": students[0]["visits"]}]
     assert all(r["pass"] for r in cr.verdicts(everything_right, expected, {"peak_bytes": 2**30}, 2 * 2**30, 5))
+    # a page read in full that the browser then blanked (an uncaught error in Streamlit's front end)
+    blanked = [{"session": 1, "visits": [*students[0]["visits"][:2], {
+        **students[0]["visits"][2], "browser_errors": ["  132.9 s uncaught error: Bad delta path index 3"]}]}]
+    line = {r["name"]: r for r in cr.verdicts(blanked, expected, {"peak_bytes": 2**30}, 2 * 2**30, 5)}[
+        "pages with an exception, a browser error or 'Connection error'"]["line"]
+    assert line == ("pages with an exception, a browser error or 'Connection error': 1 of 3; uncaught error: "
+                    "Bad delta path index 3, FAIL")
+
+
+def test_browser_errors_are_crashes_and_uncaught_errors_only():
+    from swap_core.classroom_browser import browser_errors
+
+    events = ["    1.0 s navigated to http://x/search", "   10.1 s console error: Failed to load resource: 404",
+              "  132.9 s uncaught error: Bad delta path index 3", "  140.0 s the page crashed"]
+    assert browser_errors(events) == events[2:]
+
+
+def test_evidence_is_kept_only_for_a_run_with_a_failed_visit(tmp_path):
+    log = tmp_path / "streamlit.log"
+    log.write_text("server log\n")
+    folder = cr.evidence_folder(tmp_path / "c.json")
+    assert folder == tmp_path / "c.json.evidence" and folder.is_dir()
+    (folder / "session2_search.png").write_bytes(b"png")
+    failed = [{"session": 2, "visits": [_visit("search", error="PageFailed: x")]}]
+    assert cr.keep_evidence(folder, log, failed) == [str(folder / "server.log"), str(folder / "session2_search.png")]
+    assert (folder / "server.log").read_text() == "server log\n"
+    assert cr.evidence_folder(tmp_path / "c.json") == folder and not any(folder.iterdir())  # an earlier run's goes
+    assert cr.keep_evidence(folder, log, [{"session": 1, "visits": [_visit("search")]}]) == []
+    assert not folder.exists() and cr.evidence_folder(None) is None
 
 
 def test_cli_wiring_and_bounds():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from swap_core import data, explorer
+from swap_core import data, explorer, init
 from swap_core.setup import Setup
 
 from .settings import Settings
@@ -21,3 +21,9 @@ def batch(settings: Settings, size: int | None = None, input_size: int | None = 
 @st.cache_data(show_spinner=False, max_entries=512)
 def network_size(space: str, arch: str, preset: str, dataset: str) -> tuple[int, float]:
     return explorer.network_size(Setup(space=space, dataset=dataset, preset=preset), arch)
+
+
+@st.cache_resource(show_spinner=False)
+def warmed_up() -> float:
+    """`init.warm_up` once per server, on its first page run (the lecturer's, before the class)."""
+    return init.warm_up()

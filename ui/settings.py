@@ -17,6 +17,8 @@ from swap_core.setup import Setup
 from swap_core.spaces import NetworkConfig, SearchSpace, get_space, list_spaces, space_choices
 from swap_core.spaces.base import quote
 
+from . import delivery
+
 BATCH_RANGE = (2, 512)
 SEED_MAX = 2**31 - 1
 DEFAULTS = {"space": "nb201", "preset": "teaching", "source": "auto", "batch": 64, "seed": 0, "device": "auto"}
@@ -277,10 +279,12 @@ def end_of_run() -> None:
     """app.py calls this after the page: the next run draws the sidebar afresh. The last thing
     a full script run draws is an empty marker (in a container keyed RUN_END_KEY): a browser
     sees it stale while a full run is still drawing, and fresh once it ended, whatever
-    fragments keep redrawing (the e2e suite's `wait_ready` waits on it)."""
+    fragments keep redrawing (the e2e suite's `wait_ready` waits on it). The run then ends once
+    its messages have been sent (`delivery.wait_until_sent`)."""
     st.session_state.pop("settings", None)
     with st.container(key=RUN_END_KEY):
         st.html("<span></span>")  # not st.empty(): Streamlit shows an empty element stale during any run
+    delivery.wait_until_sent()  # before a queued fragment rerun can drop what this run drew (ui/delivery.py)
 
 
 def page_intro(title: str, caption: str, question: str, explanation: str) -> None:
