@@ -1,6 +1,8 @@
 """swap-explorer — the Streamlit entry point: page router and the shared sidebar."""
 import streamlit as st
 
+from swap_core import priority
+
 from ui import cached, presenter, scoring, settings as shared
 
 st.set_page_config(page_title="swap-explorer", page_icon=":material/hub:", layout="wide")
@@ -17,13 +19,13 @@ pages = [
     st.Page("app_pages/oneshot_smash.py", title="SMASH (one-shot)", icon=":material/auto_awesome:"),
 ]
 page = st.navigation(pages, position="top" if presenter.active() else "sidebar")  # presenter: no sidebar
-cached.warmed_up()  # PyTorch's one-time imports, before a class of sessions wait on them together
 shared.shell()
 presenter.sidebar_toggle()
 presenter.keep_in_url()
 presenter.apply()
 try:
-    with scoring.foreground().request():  # background scoring waits while a page is drawn
+    with scoring.foreground().request(), priority.urgent():  # background waits; this page's scorings go first
         page.run()
 finally:
     shared.end_of_run()
+cached.warm_up_in_background()  # PyTorch's one-time imports, before a class of sessions waits on them together

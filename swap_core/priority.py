@@ -12,7 +12,11 @@ background step waits at most `max_wait_s`, so a stream of requests cannot starv
 """
 from __future__ import annotations
 
+import contextvars
+import heapq
+import itertools
 import math
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -89,4 +93,81 @@ def in_foreground(gate: Foreground, states: Iterator) -> Iterator:
             close()
 
 
-__all__ = ["Foreground", "in_foreground"]
+# --- compute slots -----------------------------------------------------------------------------
+SLOTS_ENV = "SWAP_EXPLORER_COMPUTE_SLOTS"
+_URGENT = contextvars.ContextVar("swap_explorer_urgent", default=False)
+
+
+@contextmanager
+def urgent() -> Iterator[None]:
+    """Scorings started in this block (this thread) are a user waiting: they take the next free
+    compute slot before any worker's (the app wraps each page run in it)."""
+    token = _URGENT.set(True)
+    try:
+        yield
+    finally:
+        _URGENT.reset(token)
+
+
+def default_slots() -> int:
+    """$SWAP_EXPLORER_COMPUTE_SLOTS, else the cores over torch's threads per op (at least 1)."""
+    import torch
+
+    raw = os.environ.get(SLOTS_ENV, "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"{SLOTS_ENV} must be a whole number of at least 1, got {raw!r}")
+        return int(raw)
+    return max(1, (os.cpu_count() or 1) // max(torch.get_num_threads(), 1))
+
+
+class ComputeSlots:
+    """At most `slots` scorings compute at once in this process; the others wait, a user's
+    (`urgent`) before any worker's, each kind first come first served. On a 2-core laptop a
+    class's sessions otherwise run some 20 scorings at once, each asking for both cores (torch's
+    threads), and the one a student waits for is slowed by all the others. Carries no computation
+    state: where a scoring waits never changes its number."""
+
+    def __init__(self, slots: int | None = None) -> None:
+        self._slots = slots
+        self._running = 0
+        self._line: list[tuple[int, int]] = []  # (0 urgent | 1 worker, arrival), a heap
+        self._tickets = itertools.count()
+        self._changed = threading.Condition()
+
+    @property
+    def slots(self) -> int:
+        if self._slots is None:
+            self._slots = default_slots()
+        return self._slots
+
+    @contextmanager
+    def slot(self, is_urgent: bool | None = None) -> Iterator[None]:
+        is_urgent = _URGENT.get() if is_urgent is None else is_urgent
+        ticket = (0 if is_urgent else 1, next(self._tickets))
+        limit = self.slots
+        with self._changed:
+            heapq.heappush(self._line, ticket)
+            while self._line[0] != ticket or self._running >= limit:
+                self._changed.wait(0.5)
+            heapq.heappop(self._line)
+            self._running += 1
+            self._changed.notify_all()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._running -= 1
+                self._changed.notify_all()
+
+
+SLOTS = ComputeSlots()  # this process's (one server: every session's scorings)
+
+
+def compute_slot():
+    """Hold one of this process's compute slots while the block runs (see `ComputeSlots`)."""
+    return SLOTS.slot()
+
+
+__all__ = ["SLOTS", "SLOTS_ENV", "ComputeSlots", "Foreground", "compute_slot", "default_slots", "in_foreground",
+           "urgent"]

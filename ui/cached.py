@@ -2,6 +2,8 @@
 revisit (or a second browser showing the same link) is instant."""
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from swap_core import data, explorer, init
@@ -24,6 +26,10 @@ def network_size(space: str, arch: str, preset: str, dataset: str) -> tuple[int,
 
 
 @st.cache_resource(show_spinner=False)
-def warmed_up() -> float:
-    """`init.warm_up` once per server, on its first page run (the lecturer's, before the class)."""
-    return init.warm_up()
+def warm_up_in_background() -> threading.Thread:
+    """`init.warm_up` once per server, in a thread started by its first page run (the
+    lecturer's, before the class): never in a page's way (a first run that paid it itself was
+    a second late to read its link's settings when a page link was clicked at once)."""
+    thread = threading.Thread(target=init.warm_up, name="swap-warm-up", daemon=True)
+    thread.start()
+    return thread
