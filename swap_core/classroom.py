@@ -16,9 +16,9 @@ and its VmHWM at the end) against the memory budget.
 
 Verdicts (one line each, PASS or FAIL): every page of every session equal to its computation
 alone; no page with an exception box, a "Connection error" or a browser error (a crashed
-renderer, an uncaught script error: Streamlit's front end then blanks the page); every page read within the
-time bound (`minutes`, from the start to the last page read; the computations alone follow, a few
-seconds per session on an idle CPU); the peak memory under the budget. Figures: sessions,
+renderer, an uncaught script error: Streamlit's front end then blanks the page); every page
+read within the time bound (`minutes`, from the start to the last page read; the computations
+alone follow, a few seconds per session on an idle CPU); the peak memory under the budget. Figures: sessions,
 pages per minute, p95 seconds to a drawn score per page (Cell Designer and Activation
 Patterns: from the navigation; Search: from the Start click to the finished run), peak memory.
 The command's exit status is 1 when any verdict fails. With `out`, each failed visit leaves
@@ -231,9 +231,11 @@ def evidence_folder(out: str | Path | None) -> Path | None:
 
 
 def keep_evidence(folder: Path, server_log: Path, students: list[dict]) -> list[str]:
-    """With a failed visit: the server's log copied into `folder` (the screenshots are there
-    already); without one, the empty folder removed. The files kept."""
-    if not any(visit.get("error") for student in students for visit in student["visits"]):
+    """With a failed visit (or one the browser broke after it was read): the server's log copied
+    into `folder` (the screenshots are there already); without one, the empty folder removed.
+    The files kept."""
+    if not any(visit.get("error") or visit.get("browser_errors")
+               for student in students for visit in student["visits"]):
         shutil.rmtree(folder, ignore_errors=True)
         return []
     if server_log.exists():

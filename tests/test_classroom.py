@@ -134,6 +134,9 @@ def test_evidence_is_kept_only_for_a_run_with_a_failed_visit(tmp_path):
     assert cr.keep_evidence(folder, log, failed) == [str(folder / "server.log"), str(folder / "session2_search.png")]
     assert (folder / "server.log").read_text() == "server log\n"
     assert cr.evidence_folder(tmp_path / "c.json") == folder and not any(folder.iterdir())  # an earlier run's goes
+    blanked = [{"session": 1, "visits": [{**_visit("search"), "browser_errors": ["1.0 s uncaught error: x"]}]}]
+    assert cr.keep_evidence(folder, log, blanked) == [str(folder / "server.log")]
+    cr.evidence_folder(tmp_path / "c.json")
     assert cr.keep_evidence(folder, log, [{"session": 1, "visits": [_visit("search")]}]) == []
     assert not folder.exists() and cr.evidence_folder(None) is None
 
