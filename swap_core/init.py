@@ -13,7 +13,6 @@ code; both take the generator as an argument.
 from __future__ import annotations
 
 import math
-
 import time
 
 import torch
@@ -126,4 +125,4 @@ def randn(shape, rng: torch.Generator, device: str | torch.device = "cpu", dtype
     return torch.randn(tuple(shape), generator=rng, dtype=dtype).to(device)
 
 
-__all__ = ["warm_up", "randn", "build_seeded", "default_init_", "gaussian_init_", "generator", "meta_network"]
+__all__ = ["randn", "build_seeded", "default_init_", "gaussian_init_", "generator", "meta_network", "warm_up"]
