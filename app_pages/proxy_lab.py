@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from swap_core import benchmarks, lab, limits, prepare, stats
+from swap_core.ensembles import get_ensemble, list_ensembles
 from swap_core.proxies import get_proxy, list_proxies
 from ui.figures import cell_figures
 from ui.lab_figures import correlation_heatmap, proxy_scatter
@@ -27,7 +28,8 @@ def cell_clicked() -> None:
         return
     row, column = str(points[0]["y"]), str(points[0]["x"])
     st.session_state[PAIR] = (row, column)
-    proxies = [n for n in (row, column) if n in list_proxies()]
+    shown = set(list_proxies()) | set(list_ensembles())
+    proxies = [n for n in (row, column) if n in shown]
     if len(proxies) == 2 and row != column:
         st.session_state["pl_a"], st.session_state["pl_b"] = row, column
         st.session_state["pl_view"] = VIEWS[2]
@@ -55,7 +57,7 @@ def keep_valid(key: str, options: list[str], fallback: str) -> None:
 st.title("Proxy Lab")
 st.caption("Score many cells with several proxies, then see where they agree — with accuracy, each other, size.")
 
-controls = st.columns([3, 1, 5])
+controls = st.columns([3, 1, 4, 2])
 choice = controls[0].selectbox("Architectures", lab.arch_set_choices(settings.space_name, settings.dataset),
                                key="pl_set", format_func=lambda c: "random cells of the space" if c == "sample" else c)
 size = controls[1].number_input("How many", 10, limits.maximum("cells"), prepare.LAB_SIZE, step=10, key="pl_size",
@@ -63,17 +65,25 @@ size = controls[1].number_input("How many", 10, limits.maximum("cells"), prepare
 defaults = prepare.lab_proxies()  # what `python -m swap_core prepare` scores ahead of a lecture
 names = controls[2].multiselect("Proxies", list_proxies(), default=defaults, key="pl_proxies",
                                 format_func=lambda n: get_proxy(n).display_name)
-if not names:
+ensembles = controls[3].multiselect("Ensembles", list_ensembles(), key="pl_ensembles",
+                                    format_func=lambda n: get_ensemble(n).display_name,
+                                    help="Combine proxies' ranks over the set (their members are scored too): "
+                                    + "; ".join(f"{get_ensemble(e).display_name}: {get_ensemble(e).description}"
+                                                for e in list_ensembles()))
+if not names and not ensembles:
     st.info("Pick at least one proxy.")
     st.stop()
-names = [n for n in list_proxies() if n in names]  # one order, one cache entry per choice
+members = lab.ensemble_members(ensembles)
+scored = [n for n in list_proxies() if n in names or n in members]  # one order, one cache entry per choice
+names = [n for n in scored if n in names] + list(ensembles)  # the columns the views show
 archset = lab.arch_set(settings.space_name, settings.dataset, choice, int(size), settings.seed)
 st.caption(f"{archset.label}; accuracy from `{archset.truth or 'no table'}`; proxies on the {settings.preset} "
            f"network with {settings.batch_size} images; sizes are the benchmark network's.")
 
-table, complete = scoring_panel(settings, list(archset.archs), names, key="pl_scoring")
+table, complete = scoring_panel(settings, list(archset.archs), scored, key="pl_scoring")
 if table.empty:
     st.stop()
+table = lab.with_ensembles(table, ensembles)
 table["accuracy"] = list(archset.accuracy[:len(table)])
 st.download_button("Download scores (CSV)", table.drop(columns=["errors"]).to_csv(index=False), "proxy_lab.csv",
                    "text/csv", icon=":material/download:", key="pl_download")

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from . import benchmarks, explorer
-from .proxies import get_proxy
+from .ensembles import get_ensemble, list_ensembles
+from .proxies import get_proxy, list_proxies
+from .published import published
 from .spaces import get_space
 from .stats import partial_rank_correlation, rank_correlation, top_k_overlap
 
@@ -148,6 +150,22 @@ def disagreements(scores: pd.DataFrame, a: str, b: str, count: int = 5) -> pd.Da
     return both.sort_values("gap", ascending=False, kind="stable")[keep].head(count).reset_index(drop=True)
 
 
+def ensemble_members(ensembles: Sequence[str]) -> list[str]:
+    """The proxies the `ensembles` combine (their default members), in `list_proxies` order."""
+    wanted = {m for e in ensembles for m in get_ensemble(e).default_members}
+    return [n for n in list_proxies() if n in wanted]
+
+
+def with_ensembles(scores: pd.DataFrame, ensembles: Sequence[str]) -> pd.DataFrame:
+    """`scores` with one more column per ensemble, named after it: `Ensemble.combine` over
+    the rows (an ensemble ranks the architectures against each other, so its value for a row
+    depends on the other rows), as `correlate --ensemble` computes it."""
+    scores = scores.copy()
+    for name in ensembles:
+        scores[name] = get_ensemble(name).combine(scores) if len(scores) else []
+    return scores
+
+
 # --- the paper table -----------------------------------------------------------------------
 def suite_zero_scores() -> dict[str, Path]:
     """Scores committed in results/suite_zero (batch 64, seed 0), by zc file name."""
@@ -166,20 +184,27 @@ def paper_column(scores: pd.DataFrame, truth_spec: str, names: Sequence[str], da
         reference = reference_values(benchmarks.read_table(benchmarks.resolve_file(file, data_dir)),
                                      matched["arch"].tolist(), names)
     records = correlation_table({n: matched[n].astype(float).tolist() for n in names}, accuracy, reference)
+    found = [published(r["proxy"], file) for r in records]
     return pd.DataFrame({"proxy": [r["proxy"] for r in records], "n": [r["n"] for r in records],
                          "ours": [r["spearman"] for r in records],
-                         "NAS-Bench-Suite-Zero": [r.get("reference_spearman", math.nan) for r in records]})
+                         "NAS-Bench-Suite-Zero": [r.get("reference_spearman", math.nan) for r in records],
+                         "published": [f.spearman if f else math.nan for f in found]})
 
 
 def paper_table(sources: Mapping[str, pd.DataFrame], data_dir=None) -> pd.DataFrame:
     """Rows: proxies; per table ("FILE" or "FILE:COLUMN" → our scores of its
-    architectures) two columns, "<FILE> · ours" and "<FILE> · NAS-Bench-Suite-Zero"."""
+    architectures) "<FILE> · ours", "<FILE> · NAS-Bench-Suite-Zero" and, where a paper
+    reports one (`swap_core.published`), "<FILE> · published"."""
     columns = []
     for spec, scores in sources.items():
         file = spec.split(":")[0]
         truth_spec = spec if ":" in spec else f"{spec}:{benchmarks._default_column(file, None)}"
         present = [n for n in scores.columns if _is_proxy(n)]
+        scores = with_ensembles(scores, [e for e in list_ensembles()
+                                         if set(get_ensemble(e).default_members) <= set(present)])
+        present += [n for n in scores.columns if n in list_ensembles()]
         column = paper_column(scores, truth_spec, present, data_dir).set_index("proxy").drop(columns=["n"])
+        column = column.drop(columns=["published"]) if column["published"].isna().all() else column
         columns.append(column.add_prefix(f"{file} · "))
     return pd.concat(columns, axis=1) if columns else pd.DataFrame()
 
@@ -193,7 +218,8 @@ def _is_proxy(name: str) -> bool:
 
 
 __all__ = [
-    "ArchSet", "arch_set", "arch_set_choices", "correlation_table", "direction", "disagreements", "paper_column",
+    "ArchSet", "arch_set", "arch_set_choices", "correlation_table", "direction", "disagreements",
+    "ensemble_members", "paper_column",
     "paper_table",
-    "proxy_summary", "reference_column_of", "reference_values", "suite_zero_scores",
+    "proxy_summary", "reference_column_of", "reference_values", "suite_zero_scores", "with_ensembles",
 ]

@@ -77,3 +77,16 @@ def test_picked_cells_and_pairs_link_the_views():
     at.segmented_control(key="pl_view").set_value("Proxy vs accuracy").run()
     spec = at.get("plotly_chart")[0].proto.spec
     assert '"name":"picked"' in spec.replace(" ", "") and PICKED in spec
+
+
+def test_an_ensemble_scores_its_members_and_shows_as_a_column():
+    """Picking an ensemble scores its members too (shown only if picked) and adds its column to
+    every view."""
+    at = until_scored(open_app(PAGE, state={"pl_size": 20, "sb_batch": 16, "pl_proxies": ["swap"],
+                                            "pl_ensembles": ["vote"]}), "pl_scoring")
+    assert not at.exception, at.exception
+    assert '"vote"' in at.get("plotly_chart")[0].proto.spec  # a row and column of the matrix
+    at.segmented_control(key="pl_view").set_value("Why they disagree").run()
+    summary = at.dataframe[0].value.set_index("proxy")
+    assert list(summary.index) == ["swap", "vote"]
+    assert summary.loc["vote", "n"] == 20 and -1 <= summary.loc["vote", "spearman"] <= 1

@@ -7,6 +7,7 @@ import pytest
 
 from swap_core import lab, stats
 from swap_core.cli import main
+from swap_core.ensembles import list_ensembles
 
 X, Y, Z = [1, 2, 3, 4, 5], [2, 1, 4, 3, 5], [1, 3, 2, 5, 4]
 
@@ -60,10 +61,13 @@ def test_paper_table_agrees_with_correlate(data_dir, tmp_path, monkeypatch):
     if scores_file is None:
         pytest.skip("results/suite_zero scores are not in this checkout")
     out = tmp_path / "correlate.csv"
-    assert main(["correlate", "--scores", str(scores_file), "--truth", "zc/nb201_cifar10.csv",
-                 "--reference", "zc/nb201_cifar10.csv", "--out", str(out)]) == 0
-    cli = pd.read_csv(out).set_index("proxy")
     paper = lab.paper_table({"zc/nb201_cifar10.csv": pd.read_csv(scores_file)}, data_dir)
+    ensembles = [name for name in paper.index if name in list_ensembles()]
+    assert "vote" in ensembles  # its members synflow, jacob_cov and snip are in the file
+    assert main(["correlate", "--scores", str(scores_file), "--truth", "zc/nb201_cifar10.csv",
+                 "--reference", "zc/nb201_cifar10.csv", "--out", str(out),
+                 *[arg for name in ensembles for arg in ("--ensemble", name)]]) == 0
+    cli = pd.read_csv(out).set_index("proxy")
     for proxy in paper.index:
         assert paper.loc[proxy, "zc/nb201_cifar10.csv · ours"] == pytest.approx(cli.loc[proxy, "spearman"],
                                                                              nan_ok=True)
@@ -71,3 +75,15 @@ def test_paper_table_agrees_with_correlate(data_dir, tmp_path, monkeypatch):
             assert paper.loc[proxy, "zc/nb201_cifar10.csv · NAS-Bench-Suite-Zero"] == pytest.approx(
                 cli.loc[proxy, "reference_spearman"])
     assert paper.loc["synflow", "zc/nb201_cifar10.csv · ours"] == pytest.approx(0.740, abs=0.001)
+
+
+def test_with_ensembles_adds_each_ensembles_column_as_combine_computes_it():
+    scores = pd.DataFrame({"arch": list("abcd"), "synflow": [1, 2, 3, 4], "jacob_cov": [4, 3, 2, 1],
+                           "snip": [1, 3, 2, 4], "swap": [2, 2, 2, 2]})
+    assert lab.ensemble_members(["vote"]) == ["snip", "synflow", "jacob_cov"]  # list_proxies order
+    out = lab.with_ensembles(scores, ["vote", "rank_average"])
+    assert list(out.columns) == [*scores.columns, "vote", "rank_average"] and "vote" not in scores
+    # by hand, pairwise majorities of (synflow, jacob_cov, snip): b > a, c > a, d > a, b > c, d > b, d > c
+    assert list(out["vote"]) == [0.0, 2.0, 1.0, 3.0]
+    # mean normalised ranks: a (0 + 1 + 0)/3, b (1/3 + 2/3 + 2/3)/3, c (2/3 + 1/3 + 1/3)/3, d (1 + 0 + 1)/3
+    assert list(out["rank_average"]) == pytest.approx([1 / 3, 5 / 9, 4 / 9, 2 / 3])
