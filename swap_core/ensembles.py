@@ -18,8 +18,23 @@ scores a whole set at once rather than one network.
   per member (0 worst, 1 best; ties share their average rank; a member's only value gets
   ½). A member with no value for an architecture is left out of that architecture's mean,
   and the ranks of a member are over the architectures it scored.
+- `az_nas`: the aggregation of Lee & Ham, "AZ-NAS: Assembling Zero-Cost Proxies for Network
+  Architecture Search" (CVPR 2024; code github.com/cvlab-yonsei/AZ-NAS, notebook
+  NB201/tss_general.ipynb): score(i) = Σ_m log(rank_m(i) / N), rank_m(i) ∈ 1..N the rank of
+  architecture i among the N scored by member m (N = best; ties share their average rank, as
+  their `scipy.stats.rankdata`). A weak rank on any member pulls the sum down hard (log → −∞
+  as the rank → 0), so an architecture must do well on every member. Default members: AZ-NAS's
+  own four (`az_expressivity`, `az_progressivity`, `az_trainability`, `az_complexity`, see
+  `swap_core.proxies.aznas`). A member without a score for an architecture (NaN: undefined,
+  where their code had −inf) ranks below every architecture it scored, NaNs tied among
+  themselves — exactly where −inf ranked in their code — so a missing score never helps (leaving
+  a member out of a sum of non-positive terms would). N counts the architectures with a score
+  from at least one member; one with none gets NaN. The scores are ≤ 0, 0 for an architecture
+  best on every member. `log_rank_sum` is the same rule under a name of its own, for other
+  member sets (default: swap with AZ-NAS's trainability and complexity, which measure what
+  swap does not).
 
-Both respect each member's direction (`get_proxy(name).higher_is_better`: a lower-is-better
+All respect each member's direction (`get_proxy(name).higher_is_better`: a lower-is-better
 member is reversed) and are higher-is-better themselves. NaN marks a missing score; an
 architecture with no score from any member gets NaN and takes no part in the vote.
 Members are proxy names; a table may hold a member under its proxy name or under its
@@ -37,6 +52,9 @@ from .proxies import ProxyInfo, get_proxy, list_proxies
 
 ABDELFATTAH = "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS (ICLR 2021)"
 VOTE_MEMBERS = ("synflow", "jacob_cov", "snip")
+AZ_NAS = "Lee & Ham, AZ-NAS: Assembling Zero-Cost Proxies for Network Architecture Search (CVPR 2024)"
+AZ_NAS_MEMBERS = ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity")
+LOG_RANK_MEMBERS = ("swap", "az_trainability", "az_complexity")
 _BLOCK = 1 << 18  # pairs (i, j) whose vote margins are held in memory at once
 
 Rule = Callable[[np.ndarray], np.ndarray]
@@ -131,6 +149,23 @@ def normalised_ranks(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def log_rank_sum(scores: np.ndarray) -> np.ndarray:
+    """AZ-NAS's rule: Σ over members of log(rank / N), NaN ranked last (see the module docstring)."""
+    result = np.full(scores.shape[1], np.nan)
+    scored = ~np.isnan(scores).all(axis=0)
+    values = scores[:, scored]
+    n = values.shape[1]
+    total = np.zeros(n)
+    for member in values:
+        present = ~np.isnan(member)
+        missing = n - int(present.sum())
+        ranks = np.full(n, (missing + 1) / 2)  # the missing share ranks 1..missing
+        ranks[present] = missing + rankdata(member[present])
+        total += np.log(ranks / n)
+    result[scored] = total
+    return result
+
+
 def mean_normalised_rank(scores: np.ndarray) -> np.ndarray:
     ranks = np.stack([normalised_ranks(row) for row in scores])
     present = ~np.isnan(ranks)
@@ -165,6 +200,20 @@ register_ensemble(Ensemble(
     "(1 = best); a member without a score for an architecture is left out of its mean.",
 ))
 
+register_ensemble(Ensemble(
+    name="az_nas", display_name="AZ-NAS", paper=AZ_NAS, default_members=AZ_NAS_MEMBERS,
+    rule=log_rank_sum,
+    description="Sum over the members of log(rank / N) (N architectures, rank N = best): AZ-NAS's "
+    "assembly of its expressivity, progressivity, trainability and complexity (FLOPs). An "
+    "architecture must rank well on every member; a missing score ranks last.",
+))
+register_ensemble(Ensemble(
+    name="log_rank_sum", display_name="Sum of log ranks", paper=AZ_NAS, default_members=LOG_RANK_MEMBERS,
+    rule=log_rank_sum,
+    description="AZ-NAS's rule (sum over the members of log(rank / N)) on any members; by default "
+    "swap with AZ-NAS's trainability and complexity.",
+))
+
 
 def list_ensembles() -> list[str]:
     return list(_ENSEMBLES)
@@ -176,5 +225,5 @@ def get_ensemble(name: str) -> Ensemble:
     return _ENSEMBLES[name]
 
 
-__all__ = ["Ensemble", "copeland_vote", "get_ensemble", "list_ensembles", "mean_normalised_rank",
+__all__ = ["Ensemble", "copeland_vote", "get_ensemble", "list_ensembles", "log_rank_sum", "mean_normalised_rank",
            "normalised_ranks", "oriented_scores", "register_ensemble"]

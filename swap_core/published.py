@@ -24,7 +24,13 @@ class Published:
 
 SWAP_NAS = "Peng et al., SWAP-NAS (ICLR 2024), abstract: NB201 CIFAR-100 validation accuracy"
 
+AZ_NAS = ("Lee & Ham, AZ-NAS (CVPR 2024), official notebook (cvlab-yonsei/AZ-NAS): all 15,625 cells, "
+          "CIFAR-10 test accuracy")
+MECO = "Jiang et al., MeCo (NeurIPS 2023), abstract: NATS-Bench-TSS (all cells), CIFAR-10"
+
 PUBLISHED: tuple[Published, ...] = (
+    Published("az_nas", "nb201_cifar10", 0.913, AZ_NAS),
+    Published("meco", "nb201_cifar10", 0.89, MECO),
     Published("reg_swap", "nb201_cifar100", 0.90, SWAP_NAS),
     Published("naswot", "nb201_cifar100", 0.80, SWAP_NAS + " (NWOT, as measured by SWAP-NAS)"),
 )

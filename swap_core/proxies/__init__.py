@@ -19,7 +19,7 @@ from ..init import generator
 from ._shared import SharedPasses
 from .registry import _PROXIES, ProxyError, ProxyInfo, Scores, proxy
 
-_MODULES = ("swap", "naswot", "size", "zerocost", "zen", "tenas", "hnas")
+_MODULES = ("swap", "naswot", "size", "zerocost", "zen", "tenas", "hnas", "aznas", "meco", "zico", "near", "dextr")
 
 
 def _load_all() -> None:

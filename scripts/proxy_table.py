@@ -1,0 +1,186 @@
+"""The README's proxy table: Spearman ρ of every proxy with accuracy on every
+NAS-Bench-Suite-Zero file, ours beside the published figure, and seconds per architecture.
+
+For each file it scores the first `--limit` rows with each group of `--proxies` that has no
+column yet (one `python -m swap_core score` run per group and file, each proxy at its own
+default batch unless `--batch-size` is given, so a group's `seconds` is its own cost), keeps
+those scores in `--out/<file>.<group>.csv` (a rerun scores nothing twice), and merges them
+with the scores already committed in `results/suite_zero/` (`--committed`). Then, per file
+and proxy, over the rows that proxy has a score for: n and Spearman ρ with `val_accuracy`;
+the ensembles whose members were all scored (AZ-NAS's, the majority vote); the published ρ
+(`swap_core.published`) or NAS-Bench-Suite-Zero's own ρ of that proxy's column on the same
+rows; and the mean seconds per architecture on this machine (only for groups scored here).
+
+    SWAP_EXPLORER_DATA=../shared/data python scripts/proxy_table.py --limit 100 --jobs 2 --out runs/table
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from suite_zero_table import FILES, run  # noqa: E402
+
+from swap_core import benchmarks, lab  # noqa: E402
+from swap_core.ensembles import get_ensemble, list_ensembles  # noqa: E402
+from swap_core.proxies import list_proxies  # noqa: E402
+from swap_core.published import published  # noqa: E402
+from swap_core.stats import rank_correlation  # noqa: E402
+
+COMMITTED = Path(__file__).resolve().parents[1] / "results" / "suite_zero"
+NEW = "az_expressivity+az_progressivity+az_trainability+az_complexity,meco+meco_opt,zico,near,dextr"
+
+
+def groups(spec: str) -> list[list[str]]:
+    """"a+b,c" → [[a, b], [c]]: proxies joined by + are scored in one run (shared passes)."""
+    return [g.split("+") for g in spec.split(",") if g]
+
+
+def committed(name: str, folder: Path) -> pd.DataFrame:
+    """The committed scores of file `name` at batch 64, seed 0 (all rows or the first N),
+    one column per proxy; columns of several files are merged on `arch`."""
+    merged = pd.DataFrame(columns=["arch"])
+    for path in sorted(folder.glob(f"{name}.b64.seed0*.csv")):
+        scores = pd.read_csv(path).drop(columns=["seconds"], errors="ignore")
+        new = ["arch", *[c for c in scores.columns if c not in merged.columns]]
+        merged = scores[new] if merged.empty else merged.merge(scores[new], on="arch", how="outer")
+    return merged
+
+
+def score_group(name: str, group: list[str], archs: list[str], args: argparse.Namespace, env: dict) -> pd.DataFrame:
+    space, dataset = FILES[name]
+    out = Path(args.out) / f"{name}.{'+'.join(group)}.csv"
+    if not out.exists():
+        arch_file = Path(args.out) / f"{name}.archs.txt"
+        arch_file.write_text("\n".join(archs) + "\n")
+        partial = out.with_suffix(".partial.csv")  # kept if interrupted: a rerun resumes it
+        cmd = [sys.executable, "-m", "swap_core", "score", "--space", space, "--dataset", dataset,
+               "--network", "benchmark", "--archs", str(arch_file), "--proxies", ",".join(group),
+               "--seed", str(args.seed), "--device", args.device, "--threads", "1", "--out", str(partial), "--resume"]
+        if args.batch_size:
+            cmd += ["--batch-size", str(args.batch_size)]
+        run(cmd, env)
+        partial.rename(out)
+        Path(f"{partial}.settings.json").rename(f"{out}.settings.json")
+    return pd.read_csv(out)
+
+
+def table_for(name: str, args: argparse.Namespace, env: dict) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Scores of the first --limit rows of zc file `name` (committed + new) and seconds per
+    architecture of each proxy scored here."""
+    zc = benchmarks.read_table(benchmarks.resolve_file(f"zc/{name}.csv"))
+    archs = zc["arch"].tolist()[: args.limit]
+    scores = committed(name, Path(args.committed))
+    scores = pd.DataFrame({"arch": archs}).merge(scores, on="arch", how="left")
+    seconds = {}
+    for group in groups(args.proxies):
+        if all(p in scores.columns and scores[p].notna().any() for p in group):
+            continue
+        new = score_group(name, group, archs, args, env)
+        scores = scores.drop(columns=[p for p in group if p in scores.columns]).merge(
+            new[["arch", *group]], on="arch", how="left")
+        for p in group:
+            seconds[p] = float(new["seconds"].mean())
+    return scores, seconds
+
+
+def correlations(name: str, scores: pd.DataFrame, seconds: dict[str, float]) -> pd.DataFrame:
+    truth = benchmarks.truth_table(f"zc/{name}.csv:val_accuracy")
+    accuracy = [truth.get(a, math.nan) for a in scores["arch"]]
+    proxies = [c for c in scores.columns if c in list_proxies()]
+    ensembles = [e for e in list_ensembles() if set(get_ensemble(e).default_members) <= set(proxies)]
+    complete = scores.dropna(subset=sorted({m for e in ensembles for m in get_ensemble(e).default_members}))
+    combined = lab.with_ensembles(complete, ensembles)
+    reference = lab.reference_values(benchmarks.read_table(benchmarks.resolve_file(f"zc/{name}.csv")),
+                                     scores["arch"].tolist(), proxies)
+    rows = []
+    for column in [*proxies, *ensembles]:
+        values, truths = ((combined[column], [truth.get(a, math.nan) for a in combined["arch"]])
+                          if column in ensembles else (scores[column], accuracy))
+        ours = rank_correlation(values.astype(float).tolist(), truths)
+        paper = published(column, name)
+        theirs = (paper.spearman if paper else
+                  rank_correlation(reference[column], accuracy)["spearman"] if column in reference else math.nan)
+        rows.append({"file": name, "proxy": column, "n": ours["n"], "spearman": ours["spearman"],
+                     "published": theirs, "published_by": paper.source if paper else
+                     ("NAS-Bench-Suite-Zero" if column in reference else ""),
+                     "seconds_per_arch": seconds.get(column, math.nan)})
+    return pd.DataFrame(rows)
+
+
+SHORT = {"nb201_cifar10": "NB201 C10", "nb201_cifar100": "NB201 C100", "nb201_imagenet16-120": "NB201 IN16",
+         "nb301_cifar10": "NB301 C10", "nb101_cifar10": "NB101 C10"}
+
+
+def short(name: str) -> str:
+    return SHORT.get(name, name.removeprefix("tnb101_micro_").removeprefix("tnb101_macro_"))
+
+
+def markdown(records: pd.DataFrame, files: list[str], title: str) -> str:
+    """Rows: proxies; columns: `files`; a cell "ours (published)" and, after the files, n (the
+    rows scored) and seconds per architecture on the first file of the table where a proxy was
+    scored here."""
+    files = [f for f in files if f in set(records["file"])]
+    if not files:
+        return ""
+    part = records[records["file"].isin(files)]
+    header = [short(f) for f in files]
+    lines = [f"**{title}** (n = {', '.join(sorted({str(int(n)) for n in part['n'] if n}, key=int))} rows)", "",
+             "| proxy | " + " | ".join(header) + f" | s / arch ({header[0]}) |",
+             "|---|" + "---:|" * (len(files) + 1)]
+    for proxy in dict.fromkeys(part["proxy"]):
+        cells = []
+        for name in files:
+            hit = part[(part["file"] == name) & (part["proxy"] == proxy)]
+            if hit.empty or not math.isfinite(hit["spearman"].iloc[0]):
+                cells.append("–")
+                continue
+            r = hit.iloc[0]
+            cells.append(f"{r['spearman']:.2f}" + (f" ({r['published']:.2f})" if math.isfinite(r["published"]) else ""))
+        first = part[(part["file"] == files[0]) & (part["proxy"] == proxy)]["seconds_per_arch"].dropna()
+        cells.append(f"{first.iloc[0]:.2f}" if len(first) else "–")
+        if any(c != "–" for c in cells):
+            lines.append(f"| {proxy} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+GROUPS = (("Image classification", ("nb201_cifar10", "nb201_cifar100", "nb201_imagenet16-120", "nb301_cifar10",
+                                    "nb101_cifar10")),
+          ("TransNAS-Bench-101 micro", tuple(f for f in FILES if f.startswith("tnb101_micro_"))),
+          ("TransNAS-Bench-101 macro", tuple(f for f in FILES if f.startswith("tnb101_macro_"))))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", default=",".join(FILES), help=f"comma list of {', '.join(FILES)}")
+    parser.add_argument("--proxies", default=NEW, help="groups to score where no column exists: a+b,c")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N rows of each file")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: each proxy's own")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--committed", default=str(COMMITTED))
+    parser.add_argument("--out", default="proxy_table")
+    args = parser.parse_args()
+    if "SWAP_EXPLORER_DATA" not in os.environ:
+        raise SystemExit("set SWAP_EXPLORER_DATA to the data directory")
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    records = []
+    for name in args.files.split(","):
+        scores, seconds = table_for(name, args, env)
+        records.append(correlations(name, scores, seconds))
+        print(f"{name}: {len(scores)} rows", file=sys.stderr, flush=True)
+    table = pd.concat(records, ignore_index=True)
+    table.to_csv(Path(args.out) / "proxy_table.csv", index=False)
+    print("\n\n".join(filter(None, (markdown(table, list(files), title) for title, files in GROUPS))))
+
+
+if __name__ == "__main__":
+    main()
