@@ -8,6 +8,7 @@ from swap_core.ensembles import get_ensemble, list_ensembles
 from swap_core.proxies import get_proxy, list_proxies
 from ui.figures import cell_figures
 from ui.lab_figures import correlation_heatmap, proxy_scatter
+from ui.predictor_panel import predictor_view
 from ui.presenter import helper
 from ui.scoring import SIZE_COLUMNS, scoring_panel
 from ui.settings import current, set_arch
@@ -15,7 +16,7 @@ from ui.settings import current, set_arch
 settings = current()
 space = settings.space
 PARAMS = SIZE_COLUMNS[0]
-VIEWS = ["Correlation matrix", "Proxy vs accuracy", "Why they disagree", "Paper table"]
+VIEWS = ["Correlation matrix", "Proxy vs accuracy", "Why they disagree", "Paper table", "Learned predictor"]
 PAIR, PICKED = "pl_pair", "pl_picked"  # the matrix cell clicked; the cells picked in the scatter or gap table
 HIGHLIGHT = "#FFE8A3"
 
@@ -173,5 +174,7 @@ elif view == "Paper table":
     st.dataframe(paper.style.format("{:.3f}", na_rep="—"), width="stretch", height=35 * (len(paper) + 1) + 3,
                  placeholder="—")
     st.download_button("Download table (CSV)", paper.to_csv(), "paper_table.csv", "text/csv", key="pl_paper_csv")
+elif view == "Learned predictor" and has_truth:
+    predictor_view(settings.space_name, table, [n for n in scored if n in names], archset.label, settings.seed)
 else:
     st.info("This view needs ground-truth accuracy.")

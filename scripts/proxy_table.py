@@ -38,9 +38,14 @@ COMMITTED = Path(__file__).resolve().parents[1] / "results" / "suite_zero"
 NEW = "az_expressivity+az_progressivity+az_trainability+az_complexity,meco+meco_opt,zico,near,dextr"
 
 
-def groups(spec: str) -> list[list[str]]:
-    """"a+b,c" → [[a, b], [c]]: proxies joined by + are scored in one run (shared passes)."""
-    return [g.split("+") for g in spec.split(",") if g]
+def groups(spec: str) -> list[tuple[list[str], int | None]]:
+    """"a+b,c@128" → [([a, b], None), ([c], 128)]: proxies joined by + are scored in one run
+    (shared passes); @N scores that group at batch N instead of each proxy's own."""
+    found = []
+    for token in filter(None, spec.split(",")):
+        names, _, batch = token.partition("@")
+        found.append((names.split("+"), int(batch) if batch else None))
+    return found
 
 
 def committed(name: str, folder: Path) -> pd.DataFrame:
@@ -54,9 +59,11 @@ def committed(name: str, folder: Path) -> pd.DataFrame:
     return merged
 
 
-def score_group(name: str, group: list[str], archs: list[str], args: argparse.Namespace, env: dict) -> pd.DataFrame:
+def score_group(name: str, group: list[str], batch: int | None, archs: list[str], args: argparse.Namespace,
+                env: dict) -> pd.DataFrame:
     space, dataset = FILES[name]
-    out = Path(args.out) / f"{name}.{'+'.join(group)}.csv"
+    batch = batch or args.batch_size
+    out = Path(args.out) / f"{name}.{'+'.join(group)}{f'@{batch}' if batch else ''}.csv"
     if not out.exists():
         arch_file = Path(args.out) / f"{name}.archs.txt"
         arch_file.write_text("\n".join(archs) + "\n")
@@ -64,8 +71,8 @@ def score_group(name: str, group: list[str], archs: list[str], args: argparse.Na
         cmd = [sys.executable, "-m", "swap_core", "score", "--space", space, "--dataset", dataset,
                "--network", "benchmark", "--archs", str(arch_file), "--proxies", ",".join(group),
                "--seed", str(args.seed), "--device", args.device, "--threads", "1", "--out", str(partial), "--resume"]
-        if args.batch_size:
-            cmd += ["--batch-size", str(args.batch_size)]
+        if batch:
+            cmd += ["--batch-size", str(batch)]
         run(cmd, env)
         partial.rename(out)
         Path(f"{partial}.settings.json").rename(f"{out}.settings.json")
@@ -80,10 +87,10 @@ def table_for(name: str, args: argparse.Namespace, env: dict) -> tuple[pd.DataFr
     scores = committed(name, Path(args.committed))
     scores = pd.DataFrame({"arch": archs}).merge(scores, on="arch", how="left")
     seconds = {}
-    for group in groups(args.proxies):
+    for group, batch in groups(args.proxies):
         if all(p in scores.columns and scores[p].notna().any() for p in group):
             continue
-        new = score_group(name, group, archs, args, env)
+        new = score_group(name, group, batch, archs, args, env)
         scores = scores.drop(columns=[p for p in group if p in scores.columns]).merge(
             new[["arch", *group]], on="arch", how="left")
         for p in group:

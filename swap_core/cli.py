@@ -231,6 +231,83 @@ def _as_float(text: str) -> float:
         return math.nan
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    """A LightGBM predictor trained on --k rows of --train (it uses k trained accuracies), judged
+    on the --test cells it never saw (`swap_core.predictor`)."""
+    import numpy as np
+
+    from . import predictor
+
+    space = get_space(args.space)
+    if args.out:
+        refuse_same(args.out, {"--train": data_file(args.train), "--test": data_file(args.test)})
+    if args.curve_out:
+        refuse_same(args.curve_out, {"--train": data_file(args.train), "--test": data_file(args.test)})
+    ks = _parse_ks(args.curve) if args.curve else []
+    _, train, test = predictor.load(space.name, args.train, args.test)
+    if "zc" in args.features and args.zc != "file":
+        fix_threads(args.threads)
+    proxies = tuple(parse_proxy_list(args.proxies))
+    features = predictor.ProxyFeatures(space.name, dataset=dataset_for(space, args.dataset), preset=args.network,
+                                       proxies=proxies, batch=args.batch_size, seed=0,
+                                       images=data_source(args.data), threads=args.threads,
+                                       store=ScoreStore(args.store))
+    bar: dict[str, ProgressBar] = {}
+
+    def progress(done: int, total: int) -> None:
+        bar.setdefault(str(total), ProgressBar(total, label="zero-cost features")).update(done)
+
+    model = predictor.Predictor(space, train, test, features=args.features, zc=args.zc, proxy_features=features,
+                                threads=args.threads, progress=progress)
+    if not test.target_column and (args.curve or args.out is None):
+        raise ValueError(f"{args.test}: no column of trained accuracies to judge on; give FILE:COLUMN "
+                         "(or --out to write predictions only)")
+    for k in ([args.cells] if args.cells else []) + ks:
+        predictor.draw_train(train, k, args.seed)  # a --k larger than the file: its error before any work
+    print(f"zero-cost features: {model.zc_source}", file=sys.stderr)
+    if args.cells is None and not ks:
+        raise ValueError("give --k (training rows) or --curve (a list of them)")
+    if args.cells is not None and args.seeds > 1:
+        results = [model.run(args.cells, args.seed + r, test_sample=args.lookups) for r in range(args.seeds)]
+        rhos, taus = [r.spearman for r in results], [r.kendall for r in results]
+        print(f"predictor (LightGBM; {predictor.USES.format(k=args.cells)}; features {args.features}; "
+              f"{len(rhos)} random splits, seeds {args.seed}..{args.seed + args.seeds - 1}, each judged on its own "
+              f"{min(len(r.test_archs) for r in results)}-{max(len(r.test_archs) for r in results)} unseen cells): "
+              f"Spearman ρ = {np.mean(rhos):.4f} ± {np.std(rhos, ddof=1):.4f}, "
+              f"Kendall τ = {np.mean(taus):.4f} ± {np.std(taus, ddof=1):.4f} (mean ± sd)")
+    elif args.cells is not None:
+        result = model.run(args.cells, args.seed, test_sample=args.lookups)
+        print(result.summary())
+        if args.out:
+            predictor.write_predictions(Path(args.out), result)
+            print(f"wrote {len(result.test_archs)} predictions to {args.out}", file=sys.stderr)
+    if ks:
+        records = predictor.curve(model, ks, args.repeats, args.seed, test_sample=args.lookups)
+        print(f"learning curve (LightGBM; each point uses k trained accuracies; features {args.features}; "
+              f"{records[0]['n_test']} unseen test cells; mean ± sd over {args.repeats} seeds)")
+        print(f"{'k':>6} {'spearman':>16} {'kendall':>16}")
+        for r in records:
+            print(f"{r['k']:>6} {r['spearman_mean']:>8.4f} ± {r['spearman_sd']:<6.4f}"
+                  f"{r['kendall_mean']:>8.4f} ± {r['kendall_sd']:.4f}")
+        if args.curve_out:
+            _write_records(Path(args.curve_out), records)
+    if features.computed or features.stored:
+        print(f"our proxies: {features.computed} cells computed"
+              + (f" ({features.seconds / features.computed:.3f} s per cell)" if features.computed else "")
+              + f", {features.stored} found in the score store", file=sys.stderr)
+    return 0
+
+
+def _parse_ks(text: str) -> list[int]:
+    try:
+        ks = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"--curve wants comma-separated training sizes like 10,25,50, got {quote(text)}") from None
+    if not ks or min(ks) < 2:
+        raise ValueError(f"--curve wants training sizes of at least 2, got {quote(text)}")
+    return ks
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench, run_designer_bench, run_live_bench, run_proxy_bench
 
@@ -370,6 +447,46 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add an ensemble column (vote, rank_average) computed from score columns; repeatable")
     p.add_argument("--out", default=None, help="write the table as CSV")
     p.set_defaults(func=cmd_correlate)
+
+    p = sub.add_parser("predict", help="a learned predictor (LightGBM on graph and zero-cost features) that uses k "
+                       "trained accuracies: train on --k rows of --train, Spearman ρ on the --test cells it never saw",
+                       description="A few-shot performance predictor. It USES K TRAINED ACCURACIES (the --k rows of "
+                       "--train), so it is not a training-free proxy and is never mixed with one. Features: graph "
+                       "features of the cell (GRAF) and zero-cost scores: the NAS-Bench-Suite-Zero columns when both "
+                       "files hold them for every row, else our proxies for all rows (--proxies, cached in the score "
+                       "store). Test rows: the --test file minus every training architecture.")
+    p.add_argument("--space", default="nb201", choices=space_choices())
+    p.add_argument("--train", required=True, help="FILE[:COLUMN] of trained accuracies, e.g. zc/nb201_cifar10.csv:"
+                   "val_accuracy or nb201_accuracy.csv:cifar10_test (relative to the data dir works too)")
+    # dest "cells"/"lookups"/"seeds": the limits of swap_core.limits that bound these amounts of work
+    p.add_argument("--k", dest="cells", type=positive_int, default=None, help="training rows drawn from --train by "
+                   "--seed: the predictor uses k trained accuracies")
+    p.add_argument("--test", required=True, help="FILE[:COLUMN]: the cells to predict (those in the training set "
+                   "are left out)")
+    p.add_argument("--test-sample", dest="lookups", type=positive_int, default=None,
+                   help="judge on this many unseen test cells drawn by --seed (default: all)")
+    p.add_argument("--features", default="graph+zc", choices=["graph", "zc", "graph+zc"])
+    p.add_argument("--zc", default="auto", choices=["auto", "file", "proxies"],
+                   help="zero-cost features: auto = the files' NAS-Bench-Suite-Zero columns when both hold them "
+                   "for every row, else our proxies; file = require the columns; proxies = always ours")
+    p.add_argument("--proxies", default=",".join(("synflow", "jacob_cov", "naswot", "snip", "grad_norm", "zen")),
+                   help="our proxies for zero-cost features (plus the benchmark network's params and FLOPs), Setup seed 0")
+    p.add_argument("--network", default="teaching", choices=all_presets(), help="network our proxies run on")
+    p.add_argument("--dataset", default=None, choices=all_datasets())
+    p.add_argument("--data", default="cifar10", choices=data_choices())
+    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="draws the training rows (and the model's seed)")
+    p.add_argument("--curve", default=None, metavar="K1,K2,...",
+                   help="also a learning curve: ρ per k (each uses k trained accuracies), mean ± sd over --repeats")
+    p.add_argument("--repeats", type=positive_int, default=5, help="--curve: seeds per k (--seed, --seed+1, ...)")
+    p.add_argument("--splits", dest="seeds", type=positive_int, default=1,
+                   help="with --k: repeat over this many seeds, each with its own unseen test rows; mean ± sd")
+    p.add_argument("--curve-out", default=None, help="--curve: write it as CSV")
+    p.add_argument("--threads", type=positive_int, default=1, help="LightGBM and torch threads (default 1)")
+    p.add_argument("--store", default=None, help="score store (default: $SWAP_EXPLORER_STORE, else the user cache's)")
+    p.add_argument("--out", default=None, help="CSV of the test predictions (arch, predicted, truth, "
+                   "uses_trained_accuracies)")
+    p.set_defaults(func=cmd_predict)
 
     add_search_parser(sub)
     add_oneshot_parser(sub)

@@ -223,3 +223,54 @@ __all__ = [
     "paper_table",
     "proxy_summary", "reference_column_of", "reference_values", "suite_zero_scores", "with_ensembles",
 ]
+
+
+# --- the learned predictor on the Lab's set ----------------------------------------------------
+PREDICTOR_KS = (10, 25, 50, 100, 200, 400)
+PREDICTOR_MIN_TEST = 10  # unseen cells a k needs left over to be judged on
+
+
+def predictor_ks(n: int, ks: Sequence[int] = PREDICTOR_KS) -> list[int]:
+    """The training sizes a set of `n` cells with accuracy allows: each leaves at least
+    PREDICTOR_MIN_TEST cells unseen."""
+    return [k for k in ks if k <= n - PREDICTOR_MIN_TEST]
+
+
+def predictor_curve_states(space: str, scores: pd.DataFrame, names: Sequence[str], accuracy_column: str = "accuracy",
+                           ks: Sequence[int] | None = None, repeats: int = 3, seed: int = 0):
+    """The few-shot predictor's learning curve on a scored set, one state per fit (for the
+    engine): a list of records {k, repeat, spearman, kendall, n_test} so far. Features: the
+    graph features of each cell and the set's scores of `names` (`predictor.graph_features`,
+    LightGBM as `python -m swap_core predict`); for each k and repeat r, k cells with accuracy are
+    drawn by (seed + r) to train on and it is judged on every other cell of the set — it uses k
+    trained accuracies, so it is never one of the training-free columns."""
+    from . import predictor
+
+    space_obj = get_space(space)
+    known = scores[np.isfinite(scores[accuracy_column].astype(float))].reset_index(drop=True)
+    ks = predictor_ks(len(known)) if ks is None else list(ks)
+    if not ks:
+        raise ValueError(f"the predictor needs at least {PREDICTOR_KS[0] + PREDICTOR_MIN_TEST} cells with a "
+                         f"trained accuracy; this set has {len(known)}")
+    graph = pd.DataFrame([predictor.graph_features(space_obj, a) for a in known["arch"]])
+    x = pd.concat([graph, known[list(names)].astype(float).add_prefix("zc_").reset_index(drop=True)], axis=1)
+    x, y = x.to_numpy(float), known[accuracy_column].to_numpy(float)
+    records: list[dict] = []
+    for k in ks:
+        for r in range(repeats):
+            order = list(range(len(known)))
+            random.Random(seed + r).shuffle(order)
+            train, test = order[:k], order[k:]
+            predicted = predictor.fit_predict(x[train], y[train], x[test], seed=seed + r)
+            rho, tau = predictor.rank_correlations(predicted, y[test])
+            records.append({"k": k, "repeat": r, "spearman": rho, "kendall": tau, "n_test": len(test)})
+            yield list(records)
+
+
+def predictor_summary(records: Sequence[Mapping]) -> pd.DataFrame:
+    """Mean and standard deviation of ρ and τ per k (over the repeats done so far)."""
+    frame = pd.DataFrame(list(records), columns=["k", "repeat", "spearman", "kendall", "n_test"])
+    summary = frame.groupby("k").agg(spearman_mean=("spearman", "mean"), spearman_sd=("spearman", "std"),
+                                     kendall_mean=("kendall", "mean"), repeats=("repeat", "count"),
+                                     n_test=("n_test", "min")).reset_index()
+    return summary.fillna({"spearman_sd": 0.0})

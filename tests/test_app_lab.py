@@ -90,3 +90,19 @@ def test_an_ensemble_scores_its_members_and_shows_as_a_column():
     summary = at.dataframe[0].value.set_index("proxy")
     assert list(summary.index) == ["swap", "vote"]
     assert summary.loc["vote", "n"] == 20 and -1 <= summary.loc["vote", "spearman"] <= 1
+
+
+def test_learned_predictor_fits_its_curve_in_the_engine_and_says_it_uses_trained_accuracies():
+    at = _scored(40)
+    at.segmented_control(key="pl_view").set_value("Learned predictor").run()
+    assert not at.exception, at.exception
+    assert any("uses k trained accuracies" in m.value for m in at.markdown)
+    at.button(key="pl_pred_start").click().run()
+    run = at.session_state["pl_pred_run"]
+    assert run.wait(60) and run.status == "done", run.error
+    at.run()
+    assert not at.exception, at.exception
+    trace = at.session_state["pl_pred_trace"]
+    assert [r["k"] for r in trace.records] == [10] * 3 + [25] * 3  # 40 cells: k ≤ 30 leaves 10 unseen
+    assert all(r["n_test"] == 40 - r["k"] for r in trace.records)
+    assert '"this set"' in at.get("plotly_chart")[0].proto.spec

@@ -152,7 +152,7 @@ def test_correlate_reference_maps_our_names_to_the_suite_zero_columns(tmp_path, 
 def test_score_all_proxies_on_a_teaching_network(tmp_path):
     from swap_core.proxies import list_proxies
 
-    code, rows = _score_lines(tmp_path, [NB201_GOOD], "all", "--batch-size", "8")
+    code, rows = _score_lines(tmp_path, [NB201_GOOD], "all", "--batch-size", "32")  # NEAR: ≥ 32 channels
     assert list(rows[0])[1:-1] == list_proxies()
     assert all(rows[0][name] != "" for name in list_proxies()), rows[0]
 
