@@ -6,6 +6,7 @@ import streamlit as st
 from swap_core import benchmarks, lab, limits, prepare, stats
 from swap_core.ensembles import get_ensemble, list_ensembles
 from swap_core.proxies import get_proxy, list_proxies
+from ui import cached
 from ui.figures import cell_figures
 from ui.lab_figures import correlation_heatmap, proxy_scatter
 from ui.predictor_panel import predictor_view
@@ -165,12 +166,14 @@ elif view == "Why they disagree" and has_truth:
 
 elif view == "Paper table":
     st.markdown("Spearman ρ of each proxy with accuracy on every benchmark table with scores here — ours beside "
-                "NAS-Bench-Suite-Zero's own (Krishnakumar et al., 2022). Committed scores: `results/suite_zero/` "
-                "(benchmark networks, batch 64, seed 0); the Lab's own scores when its set is a whole table.")
-    sources = {spec: pd.read_csv(path) for spec, path in lab.suite_zero_scores().items()}
+                "NAS-Bench-Suite-Zero's own (Krishnakumar et al., 2022), and a paper's published figure where one is "
+                "known (`swap_core/published.py`). Committed scores: `results/suite_zero/` and `results/proxy_table/` "
+                "(benchmark networks, seed 0; the suite's proxies at batch 64, the newer ones at their own; only the first "
+                "rows of some tables, see the README); the Lab's own scores when its set is a whole table.")
+    paper = cached.committed_paper_table(str(benchmarks.data_dir()))
     if choice != "sample" and complete and len(table) == len(benchmarks.truth_table(choice)):
-        sources[choice] = table
-    paper = lab.paper_table(sources)
+        own = lab.paper_table({choice: table})  # the Lab's own scores replace the committed ones of that table
+        paper = paper.drop(columns=[c for c in own.columns if c in paper.columns]).join(own, how="outer")
     st.dataframe(paper.style.format("{:.3f}", na_rep="—"), width="stretch", height=35 * (len(paper) + 1) + 3,
                  placeholder="—")
     st.download_button("Download table (CSV)", paper.to_csv(), "paper_table.csv", "text/csv", key="pl_paper_csv")

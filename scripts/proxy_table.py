@@ -48,17 +48,6 @@ def groups(spec: str) -> list[tuple[list[str], int | None]]:
     return found
 
 
-def committed(name: str, folder: Path) -> pd.DataFrame:
-    """The committed scores of file `name` at batch 64, seed 0 (all rows or the first N),
-    one column per proxy; columns of several files are merged on `arch`."""
-    merged = pd.DataFrame(columns=["arch"])
-    for path in sorted(folder.glob(f"{name}.b64.seed0*.csv")):
-        scores = pd.read_csv(path).drop(columns=["seconds"], errors="ignore")
-        new = ["arch", *[c for c in scores.columns if c not in merged.columns]]
-        merged = scores[new] if merged.empty else merged.merge(scores[new], on="arch", how="outer")
-    return merged
-
-
 def score_group(name: str, group: list[str], batch: int | None, archs: list[str], args: argparse.Namespace,
                 env: dict) -> pd.DataFrame:
     space, dataset = FILES[name]
@@ -84,11 +73,14 @@ def table_for(name: str, args: argparse.Namespace, env: dict) -> tuple[pd.DataFr
     architecture of each proxy scored here."""
     zc = benchmarks.read_table(benchmarks.resolve_file(f"zc/{name}.csv"))
     archs = zc["arch"].tolist()[: args.limit]
-    scores = committed(name, Path(args.committed))
+    scores = lab.committed_scores((Path(args.committed),)).get(f"zc/{name}.csv", pd.DataFrame(columns=["arch"]))
     scores = pd.DataFrame({"arch": archs}).merge(scores, on="arch", how="left")
     seconds = {}
     for group, batch in groups(args.proxies):
         if all(p in scores.columns and scores[p].notna().any() for p in group):
+            continue
+        batch_tag = f"@{batch or args.batch_size}" if (batch or args.batch_size) else ""
+        if args.offline and not (Path(args.out) / f"{name}.{'+'.join(group)}{batch_tag}.csv").exists():
             continue
         new = score_group(name, group, batch, archs, args, env)
         scores = scores.drop(columns=[p for p in group if p in scores.columns]).merge(
@@ -174,6 +166,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--committed", default=str(COMMITTED))
     parser.add_argument("--out", default="proxy_table")
+    parser.add_argument("--offline", action="store_true", help="score nothing: use the score files already in --out")
     args = parser.parse_args()
     if "SWAP_EXPLORER_DATA" not in os.environ:
         raise SystemExit("set SWAP_EXPLORER_DATA to the data directory")

@@ -23,6 +23,7 @@ from .spaces import get_space
 from .stats import partial_rank_correlation, rank_correlation, top_k_overlap
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "suite_zero"
+PROXY_TABLE = RESULTS.parent / "proxy_table"
 
 
 # --- architecture sets -------------------------------------------------------------------------
@@ -172,6 +173,28 @@ def suite_zero_scores() -> dict[str, Path]:
     return {f"zc/{path.name.split('.')[0]}.csv": path for path in sorted(RESULTS.glob("*.b64.seed0.csv"))}
 
 
+def committed_scores(folders: Sequence[Path] = (RESULTS, PROXY_TABLE)) -> dict[str, pd.DataFrame]:
+    """Every committed score of each zc file, one column per proxy merged on `arch`: the
+    suite's files in results/suite_zero (batch 64, seed 0, all rows or the first N) and the newer
+    proxies' in results/proxy_table (each at its own batch, seed 0; `<file>.<proxies>[@batch].csv`,
+    written by scripts/proxy_table.py). A proxy found twice keeps its first file's column."""
+    merged: dict[str, pd.DataFrame] = {}
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*.csv")):
+            name = path.name.split(".")[0]
+            if not (path.name.startswith(f"{name}.b64.seed0") or folder == PROXY_TABLE) or name == "proxy_table":
+                continue
+            scores = pd.read_csv(path).drop(columns=["seconds"], errors="ignore")
+            spec = f"zc/{name}.csv"
+            known = merged.get(spec)
+            if known is None:
+                merged[spec] = scores
+                continue
+            new = ["arch", *[c for c in scores.columns if c not in known.columns]]
+            merged[spec] = known.merge(scores[new], on="arch", how="outer") if len(new) > 1 else known
+    return merged
+
+
 def paper_column(scores: pd.DataFrame, truth_spec: str, names: Sequence[str], data_dir=None) -> pd.DataFrame:
     """One table's column pair: per proxy, our Spearman ρ with the table's accuracy and,
     for a zc table, NAS-Bench-Suite-Zero's own ρ of that proxy's column."""
@@ -221,7 +244,8 @@ __all__ = [
     "ArchSet", "arch_set", "arch_set_choices", "correlation_table", "direction", "disagreements",
     "ensemble_members", "paper_column",
     "paper_table",
-    "proxy_summary", "reference_column_of", "reference_values", "suite_zero_scores", "with_ensembles",
+    "committed_scores", "proxy_summary", "reference_column_of", "reference_values", "suite_zero_scores",
+    "with_ensembles",
 ]
 
 

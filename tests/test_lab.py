@@ -87,3 +87,17 @@ def test_with_ensembles_adds_each_ensembles_column_as_combine_computes_it():
     assert list(out["vote"]) == [0.0, 2.0, 1.0, 3.0]
     # mean normalised ranks: a (0 + 1 + 0)/3, b (1/3 + 2/3 + 2/3)/3, c (2/3 + 1/3 + 1/3)/3, d (1 + 0 + 1)/3
     assert list(out["rank_average"]) == pytest.approx([1 / 3, 5 / 9, 4 / 9, 2 / 3])
+
+
+def test_committed_scores_carry_the_newer_proxies_and_the_paper_table_their_published_figures(data_dir):
+    scores = lab.committed_scores().get("zc/nb201_cifar10.csv")
+    if scores is None or "meco" not in scores:
+        pytest.skip("results/suite_zero and results/proxy_table are not in this checkout")
+    assert len(scores) == 434 and scores["arch"].is_unique
+    assert {"swap", "synflow", "az_trainability", "meco", "zico", "near", "dextr"} <= set(scores.columns)
+    paper = lab.paper_table({"zc/nb201_cifar10.csv": scores}, data_dir)
+    assert paper.loc["az_nas", "zc/nb201_cifar10.csv · ours"] == pytest.approx(0.913, abs=0.03)  # the bar
+    assert paper.loc["az_nas", "zc/nb201_cifar10.csv · published"] == pytest.approx(0.913)
+    assert paper.loc["meco", "zc/nb201_cifar10.csv · ours"] == pytest.approx(0.89, abs=0.03)
+    assert paper.loc["meco", "zc/nb201_cifar10.csv · published"] == pytest.approx(0.89)
+    assert math.isnan(paper.loc["swap", "zc/nb201_cifar10.csv · published"])

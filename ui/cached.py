@@ -6,7 +6,9 @@ import threading
 
 import streamlit as st
 
-from swap_core import data, explorer, init
+import pandas as pd
+
+from swap_core import data, explorer, init, lab
 from swap_core.setup import Setup
 
 from .settings import Settings
@@ -23,6 +25,13 @@ def batch(settings: Settings, size: int | None = None, input_size: int | None = 
 @st.cache_data(show_spinner=False, max_entries=512)
 def network_size(space: str, arch: str, preset: str, dataset: str) -> tuple[int, float]:
     return explorer.network_size(Setup(space=space, dataset=dataset, preset=preset), arch)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def committed_paper_table(data_dir: str) -> pd.DataFrame:
+    """The paper table of the committed scores (results/suite_zero, results/proxy_table): read
+    and correlated once per server and data directory (about 3 s), not on every visit."""
+    return lab.paper_table(lab.committed_scores(), data_dir)
 
 
 @st.cache_resource(show_spinner=False)
