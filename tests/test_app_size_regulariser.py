@@ -94,13 +94,13 @@ def test_open_a_top_cell_in_the_cell_designer():
 
 def test_opens_at_the_tuned_point_and_never_moves_it_while_scores_arrive():
     mu, sigma = sr.TUNED_POINTS["nb201", "teaching"]
-    at = open_app(PAGE, state={"sr_size": 30, "sb_batch": 16})
+    at = open_app(PAGE, state={"sr_size": 100, "sb_batch": 16})  # enough cells to still be scoring when first drawn
     seen = []
     for _ in range(600):
         if "sr_mu" in at.session_state and at.slider(key="sr_mu") is not None:
             seen.append((at.slider(key="sr_mu").value, at.select_slider(key="sr_log_sigma").value,
                          metric_values(at).get("Cells scored")))
-        if metric_values(at).get("Cells scored") == "30 of 30":
+        if metric_values(at).get("Cells scored") == "100 of 100":
             break
         time.sleep(0.2)
         at.run()
