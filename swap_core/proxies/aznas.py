@@ -33,7 +33,7 @@ Settings as the official NB201 code: weights re-drawn before scoring as its `ini
 'kaiming_norm_fanin')` (every `nn.Conv2d` and `nn.Linear` weight kaiming-normal, fan-in, ReLU
 gain: N(0, 2 / fan_in); their biases 0; affine `nn.BatchNorm2d` / `nn.GroupNorm` weight 1, bias
 0; other parameters as given); the network in training mode (BatchNorm normalises with batch
-statistics; the notebook calls `network.train()` and never `eval()`); the input is random
+statistics; the notebook calls `network.train()` and never switches to evaluation mode); the input is random
 N(0, 1) of the batch's shape, batch 64 (the notebook's `batch_size` from
 configs/nas-benchmark/algos/weight-sharing.config; AZ-NAS is not in its `real_input_metrics`, so
 `trainloader=None` and `torch.randn` inputs); float32; one draw, no repeats; FLOPs as the

@@ -20,10 +20,10 @@ As in the official script:
   (a BatchNorm output that is also its `Sequential`'s output) counts once per module;
 - the hook reads `output[0]`, the first sample, reshaped to (C, positions);
 - one real CIFAR-10 training image (the first batch of their shuffled, augmented training
-  loader with batch size 1, `torch.manual_seed(42)`; the same image for every network; here
+  loader with batch size 1, its global torch seed set to 42; the same image for every network; here
   the first sample of the batch handed over, see below), the network's default PyTorch
   initialisation (`init_w_type` and `init_b_type` "none"), training mode (BatchNorm normalises
-  the one sample with its own spatial statistics; the script never calls `eval()`), one
+  the one sample with its own spatial statistics; the script never switches to evaluation mode), one
   forward pass, no gradients;
 - entries of P that are NaN or ±inf (the row and column of a constant channel: a zeroed
   `none` op, a dead ReLU channel) are set to 0 before the eigenvalues are taken;
