@@ -17,6 +17,7 @@ pages = [
     st.Page("app_pages/search.py", title="Search", icon=":material/travel_explore:"),
     st.Page("app_pages/oneshot_darts.py", title="DARTS & perturbation", icon=":material/call_split:"),
     st.Page("app_pages/oneshot_smash.py", title="SMASH (one-shot)", icon=":material/auto_awesome:"),
+    st.Page("app_pages/efficiency.py", title="Efficiency", icon=":material/speed:"),
 ]
 page = st.navigation(pages, position="top" if presenter.active() else "sidebar")  # presenter: no sidebar
 shared.shell()

@@ -1,13 +1,16 @@
 """DARTS & perturbation: train a small DARTS supernet on NAS-Bench-201 live — loss, accuracy and
 α per edge move as it trains — then let DARTS' magnitude rule and Wang et al.'s perturbation
-rule (ICLR 2021) each choose a cell, and look both up in the benchmark. Both runs compute in a
-worker (`ui.darts_panel`); this page lays out widgets and draws what they have so far."""
+rule (ICLR 2021) each choose a cell, and look both up in the benchmark. A FLOP weight λ prices
+the ops in the α step (FLOP-aware DARTS); the committed runs show the cost against accuracy
+over λ. Both runs compute in a worker (`ui.darts_panel`); this page lays out widgets and draws
+what they have so far."""
 from dataclasses import replace
 
 import streamlit as st
 import torch
 
 from swap_core.oneshot import darts
+from ui import darts_flops as flops
 from ui import darts_panel as panel
 from ui.figures import cell_figures
 from ui.live import live_fragment, run_buttons
@@ -17,7 +20,7 @@ from ui.settings import current, escape_markdown, page_intro, require_space, set
 settings = current()
 page_intro("DARTS & perturbation",
            "Train a small DARTS supernet live, then compare the cells that α's magnitude and perturbation pick.",
-           "How do DARTS and perturbation-based selection work?", panel.EXPLAIN)
+           "How do DARTS and perturbation-based selection work?", panel.EXPLAIN + flops.EXPLAIN)
 require_space(settings, "nb201", "This page trains a NAS-Bench-201 supernet")
 
 run, trace = panel.current()
@@ -26,9 +29,10 @@ defaults = darts.DartsConfig()
 st.session_state.setdefault("od_epochs", defaults.epochs)
 st.session_state.setdefault("od_images", defaults.n_train)
 st.session_state.setdefault("od_seed", 0)
+st.session_state.setdefault("od_flops_weight", defaults.flops_weight)
 st.caption(f"This page trains its own supernet (C = {defaults.channels}, {defaults.input_size}-pixel images, batch "
            f"{defaults.batch_size}): the sidebar's network size, batch size and seed do not apply; its images do.")
-columns = st.columns([2, 2, 2, 3, 2, 2, 2], vertical_alignment="bottom")
+columns = st.columns([2, 2, 2, 3, 3, 2, 2, 2], vertical_alignment="bottom")
 epochs = columns[0].number_input("Epochs", 1, 100, key="od_epochs", disabled=running)
 images = columns[1].select_slider("Images (train = validation)", [64, 128, 256, 640, 1280], key="od_images",
                                   disabled=running, help="CIFAR-10 training images for the weight step, and as "
@@ -38,20 +42,25 @@ seed = columns[2].number_input("Training seed", 0, 2**31 - 1, key="od_seed", dis
 mode = columns[3].segmented_control("α", list(panel.ALPHA_MODES), default=list(panel.ALPHA_MODES)[0], key="od_alpha",
                                     disabled=running, help="uniform: α stays at zero, only the weights train "
                                                            "(perturbation selection still works)")
+flops_weight = columns[4].select_slider("FLOP weight λ", flops.LAMBDAS, key="od_flops_weight", disabled=running,
+                                        format_func=lambda w: f"{w:g}",
+                                        help="FLOP-aware DARTS (`--flops-weight`): the α step's loss gains λ times the "
+                                             "cell's expected cost (0–1, a share of the all-conv3×3 cell); 0 is plain "
+                                             "DARTS. No effect with α uniform.")
 # The server's torch thread count (fixed when it started): the numbers depend on it, so the
 # page records it and its command line asks for the same.
 config = replace(defaults, epochs=int(epochs), n_train=int(images), n_val=int(images),
                  alpha=panel.ALPHA_MODES[mode or list(panel.ALPHA_MODES)[0]], source=settings.source,
-                 threads=torch.get_num_threads())
+                 threads=torch.get_num_threads(), flops_weight=float(flops_weight))
 
 
 def _start() -> None:
     st.session_state["od_error"] = panel.start(config, int(seed))
 
 
-columns[4].button("Start", icon=":material/play_arrow:", type="primary", key="od_start", width="stretch",
+columns[5].button("Start", icon=":material/play_arrow:", type="primary", key="od_start", width="stretch",
                   disabled=running, on_click=_start)
-run_buttons(run, "od", columns=columns[5:])
+run_buttons(run, "od", columns=columns[6:])
 if st.session_state.get("od_error"):
     st.error(f"Could not start: {escape_markdown(st.session_state['od_error'])}")
 threads = config.threads
@@ -74,7 +83,8 @@ def draw_training() -> None:
     validated = frame["val_accuracy"].dropna() if len(frame) else []
     numbers[4].metric("Validation accuracy", f"{validated.iloc[-1]:.1f} %" if len(validated) else "—",
                       help="the supernet on the held-out images, after each epoch")
-    st.caption(f"{trace.split.description}; α {trace.config.alpha}, seed {trace.seed}, "
+    st.caption(f"{trace.split.description}; α {trace.config.alpha}, λ {trace.config.flops_weight:g}, "
+               f"seed {trace.seed}, "
                f"{trace.threads} torch thread{'s' if trace.threads > 1 else ''}.")
     if run.error:
         st.error(f"Training failed: {escape_markdown(run.error)}")
@@ -83,6 +93,7 @@ def draw_training() -> None:
         left, right = st.columns(2)
         left.plotly_chart(panel.alpha_now_figure(last.alpha, last.step), key="od_alpha_now")
         right.plotly_chart(panel.skip_figure(list(trace.alphas)), key="od_alpha_epochs")
+        st.plotly_chart(flops.mflops_figure(list(trace.mflops)), key="od_mflops")
         st.download_button("Download α per epoch (CSV)", panel.alpha_table(trace).to_csv(index=False),
                            "darts_alpha.csv", "text/csv", icon=":material/download:", key="od_alpha_csv")
 
@@ -137,6 +148,7 @@ if selection is not None:
                 st.caption("choosing…" if selecting else "no cell: selection did not finish")
                 continue
             st.metric("NAS-Bench-201 CIFAR-10 accuracy", "—" if choice.accuracy is None else f"{choice.accuracy:.2f} %")
+            st.metric("Benchmark network MFLOPs", f"{choice.mflops:.1f}")
             for title, figure in cell_figures(space.graph(choice.arch), list(space.ops)):
                 st.plotly_chart(figure, key=f"od_cell_{choice.rule}_{title}")
             st.code(choice.arch, language=None)
@@ -147,3 +159,19 @@ if selection is not None:
     st.download_button("Download the chosen cells (CSV)",
                        panel.choices_table(list(selection.choices), trace).to_csv(index=False),
                        "darts_chosen_cells.csv", "text/csv", icon=":material/download:", key="od_cells_csv")
+
+
+st.subheader("FLOPs against accuracy over λ")
+tradeoff = flops.committed_tradeoff()
+if tradeoff is None:
+    st.info(f"No committed trade-off runs ({flops.TRADEOFF_CSV.name}); compute them (about 6 minutes on one core) with:")
+else:
+    means = flops.tradeoff_means(tradeoff)
+    st.caption(f"Committed runs: the supernet as above with its defaults ({defaults.epochs} epochs, "
+               f"{defaults.n_train} + {defaults.n_val} images), magnitude selection, seeds "
+               f"{', '.join(str(s) for s in sorted(tradeoff['seed'].unique()))}, one thread. "
+               "Means per λ: " + "; ".join(f"λ = {r.lambda_:g}: {r.mflops:.1f} MFLOPs, {r.accuracy:.2f} %"
+                                           for r in means.rename(columns={"lambda": "lambda_"}).itertuples()) + ".")
+    st.plotly_chart(flops.tradeoff_figure(tradeoff), key="od_tradeoff")
+    st.caption("Regenerate them with:")
+st.code(flops.TRADEOFF_COMMAND, language="bash", wrap_lines=True)

@@ -284,3 +284,19 @@ def run_live_bench(evaluations: int = 300, algo: str = "random", objective: str 
 
 __all__ = ["run_live_bench", "DARTS_V2", "NB201_ALL_CONV3X3", "benchmark_networks", "run_bench", "run_designer_bench",
            "run_proxy_bench", "time_network"]
+
+
+def run_tinynas_bench(samples: int = 200, seed: int = 0, budget_s: float = 5.0) -> int:
+    """Issue 21's TinyNAS view budget: `tinynas.select_space` for NB201's 12 default variants
+    (4 widths × 3 resolutions, `samples` cells each), first call in this process (cold) and again
+    (warm; nothing is cached between calls), printed as seconds / budget = ratio. Returns 0."""
+    from .tinynas import select_space
+
+    print(f"TinyNAS view: NB201, 12 variants x {samples} cells, {torch.get_num_threads()} torch thread(s)")
+    for label in ("cold", "warm"):
+        start = time.perf_counter()
+        result = select_space("nb201", samples=samples, seed=seed)
+        seconds = time.perf_counter() - start
+        print(f"  {label}: {len(result.variants)} variants, {seconds:.2f} s / {budget_s:g} s budget = "
+              f"{seconds / budget_s:.2f}")
+    return 0

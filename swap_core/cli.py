@@ -23,6 +23,9 @@ from .lab import correlation_table, reference_values
 from .progress import ProgressBar
 from .proxies import get_proxy, list_proxies, score
 from .oneshot.command import add_oneshot_parser
+from .tinynas import add_tinynas_parser
+from .latency_command import add_latency_parser
+from .cell_cost import add_cost_parser
 from .search.command import add_search_parser
 from .cli_helpers import (csv_rows, data_choices, data_source, finite_float, nonnegative_float, nonnegative_int,
                           open_csv, positive_float, positive_int, tighten_types)
@@ -313,6 +316,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device)
     fix_threads(args.threads)
+    if args.tinynas:
+        from .bench import run_tinynas_bench
+        return run_tinynas_bench(seed=args.seed)
     if args.classroom:
         from .classroom import run_classroom_bench
 
@@ -490,6 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_search_parser(sub)
     add_oneshot_parser(sub)
+    add_tinynas_parser(sub)
+    add_latency_parser(sub)
+    add_cost_parser(sub)
 
     p = sub.add_parser("bench", help="time SWAP against a forward pass and the float implementation, "
                        "and every proxy on the NB201 benchmark network")
@@ -525,6 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lecture-parts", default="designer,proxy_lab,size_regulariser,search",
                    help="--lecture: which parts to measure, comma-separated")
     p.add_argument("--out", default=None, help="--lecture, --classroom: write the report as JSON")
+    p.add_argument("--tinynas", action="store_true", help="only the TinyNAS view's computation (12 NB201 variants)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     p.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's own)")
     p.set_defaults(func=cmd_bench)

@@ -46,11 +46,14 @@ LIMITS: Mapping[str, Limit] = {
     "seed": Limit(2**31 - 1, "seeds are 31-bit numbers, as in the app"),
     "minutes": Limit(60, "a measurement that holds the machine for an hour at most"),
     "seconds": Limit(3_600, "a wait of an hour at most"),
+    "warmup": Limit(100, "untimed passes before each timed measurement"),
+    "rounds": Limit(20, "each round measures every cell again"),
 }
 
 # command-line destinations (argparse `dest`) that are not named as in LIMITS
 _DESTS = {"batch_size": "batch", "batch_sizes": "batch", "proxy_batch": "batch", "budget": "evaluations",
-          "live_evaluations": "evaluations", "archs": "cells", "idle_wait": "seconds", "page_timeout": "seconds"}
+          "live_evaluations": "evaluations", "archs": "cells", "idle_wait": "seconds", "page_timeout": "seconds",
+          "measure": "cells", "holdout": "cells", "samples": "cells", "train_check": "cells"}
 
 
 class LimitError(ValueError):

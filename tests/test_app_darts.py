@@ -11,6 +11,9 @@ from conftest import counter, counts_while_active, metric_values, open_app, page
     wait_for_states
 
 from swap_core.spaces.nb201 import OPS
+from ui import darts_flops
+
+TRADEOFF = int(darts_flops.committed_tradeoff() is not None)  # the committed trade-off figure, once computed
 
 PAGE = "app_pages/oneshot_darts.py"
 KEY, CHOICE_KEY = "od_run", "od_choice_run"
@@ -44,6 +47,22 @@ def test_page_runs_offers_start_and_shows_the_command_with_the_servers_threads()
     assert at.code[0].value == ("python -m swap_core oneshot darts --selection magnitude,perturbation --seeds 0 "
                                 "--epochs 1 --images 64 --threads 1")
     assert any("1 torch thread" in c.value for c in at.caption)
+    assert at.code[-1].value == darts_flops.TRADEOFF_COMMAND  # how to (re)compute the trade-off runs
+    assert len(at.get("plotly_chart")) == TRADEOFF
+
+
+def test_flops_weight_slider_goes_into_the_run_and_its_command_line():
+    at = open_page()
+    slider = at.select_slider(key="od_flops_weight")
+    assert slider.value == 0.0 and list(slider.options) == [f"{w:g}" for w in darts_flops.LAMBDAS]
+    slider.set_value(3.0).run()
+    assert "--epochs 1 --flops-weight 3 --images 64 --threads 1" in at.code[0].value
+    at.button(key="od_start").click().run()
+    counts_while_active(at, KEY)
+    trace = at.session_state["od_trace"]
+    assert trace.config.flops_weight == 3.0 and len(trace.mflops) == 2  # start, one epoch
+    assert trace.mflops[1] < trace.mflops[0]  # priced: the expected cost fell in the first epoch
+    assert len(at.get("plotly_chart")) == 4 + TRADEOFF  # curves, α now, skip-connect, expected MFLOPs
 
 
 def test_start_trains_in_a_worker_and_reaches_done():
@@ -54,7 +73,7 @@ def test_start_trains_in_a_worker_and_reaches_done():
     assert steps == sorted(steps) and steps[-1] == 4
     assert status(at) == "done" and counter(at) == (4, 4) and page_run(at, KEY).states == 4
     assert metric_values(at)["Validation accuracy"].endswith("%")
-    assert len(at.get("plotly_chart")) == 3  # curves, α now, skip-connect over epochs
+    assert len(at.get("plotly_chart")) == 4 + TRADEOFF  # curves, α now, skip-connect, expected MFLOPs over epochs
     assert not at.button(key="od_start").disabled and at.button(key="od_stop").disabled
     assert at.button(key="od_choose")
 
@@ -112,7 +131,8 @@ def test_choose_the_cells_shows_progress_then_both_cells_with_accuracies():
     assert len(accuracy) == 2 and all(a == "—" or a.endswith("%") for a in accuracy)
     decisions = at.dataframe[0].value
     assert len(decisions) == 6 and set(decisions["kept"]) <= set(OPS)
-    assert len(at.get("plotly_chart")) == 3 + 2
+    assert len(at.get("plotly_chart")) == 4 + 2 + TRADEOFF
+    assert len([m for m in at.metric if m.label == "Benchmark network MFLOPs"]) == 2
     assert at.button(key="od_choose_stop").disabled and not at.button(key="od_choose").disabled
     assert len(at.get("download_button")) == 2
     at.button(key="od_open_perturbation").click().run()

@@ -173,6 +173,21 @@ def test_an_efficiency_constraint_joins_the_objective():
     assert compared(at)["search"][0] == "Random search · swap · params<=0.5 hard"
 
 
+def test_the_pareto_view_draws_the_front_of_a_constrained_run_in_the_constraints_cost():
+    at = open_page(evaluations=10, se_constrained=True, se_cost="flops", se_limit_flops=80.0, se_mode="mnas")
+    at.button(key="se_start").click().run()
+    run_while_running(at)
+    assert status(at) == "done"
+    at.segmented_control(key="se_view").set_value("Pareto front").run()
+    assert not at.exception, at.exception
+    run = at.session_state["se_run"]
+    assert (run.cost, run.limit) == ("flops", 80.0)
+    figure = [c for c in at.get("plotly_chart") if "Cost against value" in c.proto.spec][0]
+    assert "MFLOPs" in figure.proto.spec
+    front = [c for c in at.caption if "on the front" in c.value]
+    assert front and int(front[0].value.split()[0]) >= 1
+
+
 @pytest.mark.parametrize("algo", list_algorithms())
 def test_every_algorithm_runs_to_the_end_on_the_page(algo):
     """Each registered algorithm with a tiny budget (and at most 5 lookups where it has them):

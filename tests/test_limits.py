@@ -16,7 +16,8 @@ from swap_core.setup import Setup
 
 # numeric options that are not an amount of work or memory, with why they have no maximum
 UNBOUNDED = {"limit": "only cuts the input short", "mu": "a target size", "sigma": "a width",
-             "gamma": "an exponent", "weight": "a coefficient"}
+             "gamma": "an exponent", "weight": "a coefficient",
+             "memory_mb": "a budget: it only filters models, no work"}
 
 
 def _numeric_options(parser: argparse.ArgumentParser, command: str = ""):

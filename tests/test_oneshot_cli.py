@@ -34,6 +34,34 @@ def test_oneshot_darts_writes_one_run_per_selection_and_seed(tmp_path, capsys):
     assert "magnitude" in capsys.readouterr().out
 
 
+def test_oneshot_darts_flops_weights_land_in_the_json_and_resume_checks_them(tmp_path, capsys):
+    out = tmp_path / "darts.json"
+    argv = ["oneshot", "darts", "--selection", "magnitude", "--flops-weight", "0,2", "--seeds", "0", "--epochs", "1",
+            "--channels", "4", "--images", "64", "--data", "noise", "--out", str(out)]
+    assert main(argv) == 0
+    result = json.loads(out.read_text())
+    assert result["flops_weights"] == [0.0, 2.0] and "flops_weight" not in result["config"] and result["complete"]
+    runs = result["runs"]
+    assert [(r["flops_weight"], r["seed"], r["selection"]) for r in runs] == \
+        [(0.0, 0, "magnitude"), (2.0, 0, "magnitude")]
+    assert all(7 < r["mflops"] < 221 and len(r["mflops_history"]) == 2 for r in runs)  # NB201 benchmark range
+    assert runs[1]["mflops_history"][-1] < runs[0]["mflops_history"][-1]  # λ = 2 priced the convolutions down
+    printed = capsys.readouterr().out
+    assert "MFLOPs" in printed and runs[1]["arch"] in printed
+    assert main(argv + ["--resume"]) == 0  # nothing left to run: the same file back
+    assert json.loads(out.read_text())["runs"] == runs
+    assert "2 of 2 (λ, seed) runs found" in capsys.readouterr().err
+    assert main([*argv[:5], "0,3", *argv[6:], "--resume"]) == 2
+    assert "flops_weights" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", ["-1", "abc", "nan", "0,0", ""])
+def test_oneshot_bad_flops_weight_is_a_one_line_error(bad, capsys):
+    assert main(["oneshot", "darts", "--flops-weight", bad, "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--flops-weight" in err and len(err.splitlines()) == 1
+
+
 def test_oneshot_smash_writes_scores_and_spearman(tmp_path, capsys):
     require_file("cifar10_sample.npz")
     require_file("nb201_accuracy.csv")

@@ -290,6 +290,8 @@ def test_cli_search_writes_runs_json(tmp_path, capsys):
     (["--algo", "random", "--constraint", "params>>1"], "malformed constraint"),
     (["--algo", "rea"], "ground-truth"),
     (["--algo", "random", "--objective", "bogus"], "unknown objective"),
+    (["--algo", "random", "--constraint", "flops<=50", "--constraint-mode", "hard,soft"], "--constraint-mode"),
+    (["--algo", "random", "--constraint-mode", "hard,mnas"], "give a --constraint too"),
 ])
 def test_cli_search_bad_input_exits_2(tmp_path, capsys, args, message):
     code = main(["search", "--budget", "2", "--network", "teaching", "--data", "synthetic", "--device", "cpu",

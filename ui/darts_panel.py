@@ -4,7 +4,7 @@ thread (`ui.live.start_run`); each state is folded into a `DartsTrace` (the curv
 epoch) as it comes. Then both selection rules turn the trained supernet into one cell each:
 magnitude at once, Wang et al.'s perturbation as a second run (`darts.perturbation_on_copy`,
 on a copy of the supernet made in its worker) folded into a `Selection`. The page's
-fragments only read these and draw."""
+fragments only read these and draw. FLOP-aware DARTS's figures: `ui.darts_flops`."""
 from __future__ import annotations
 
 import math
@@ -70,6 +70,7 @@ class DartsTrace:
     run: Run | None = None
     rows: list[dict] = field(default_factory=list)           # one per step
     alphas: list[np.ndarray] = field(default_factory=lambda: [np.zeros((len(EDGES), len(OPS)))])  # start, epochs
+    mflops: list[float] = field(default_factory=lambda: [darts.expected_mflops(np.zeros((len(EDGES), len(OPS))))])
     last: darts.DartsState | None = None
 
     def add(self, state: darts.DartsState) -> None:
@@ -77,6 +78,7 @@ class DartsTrace:
                           "train_accuracy": state.train_acc, "val_accuracy": state.val_acc})
         if not math.isnan(state.val_acc):
             self.alphas.append(state.alpha)
+            self.mflops.append(state.expected_mflops)  # of the benchmark network, under softmax(α)
         self.last = state
 
     @property
@@ -123,6 +125,8 @@ def command_line(config: darts.DartsConfig, seed: int) -> str:
     defaults = darts.DartsConfig()
     rules = "magnitude,perturbation" if config.alpha == "learn" else "perturbation-uniform"
     args = ["python -m swap_core oneshot darts", f"--selection {rules}", f"--seeds {seed}", f"--epochs {config.epochs}"]
+    if config.flops_weight != defaults.flops_weight:
+        args.append(f"--flops-weight {config.flops_weight:g}")
     if config.n_train != defaults.n_train or config.n_val != defaults.n_val:
         args.append(f"--images {config.n_train}")
     if config.source != defaults.source:
@@ -155,11 +159,12 @@ class Choice:
     arch: str
     accuracy: float | None
     seconds: float
+    mflops: float = math.nan  # of the cell's NB201 benchmark network
 
 
 def _choice(rule: str, arch: str, seconds: float) -> Choice:
     found = explorer.accuracy_of("nb201", "cifar10", arch)
-    return Choice(rule, arch, found.value if found else None, seconds)
+    return Choice(rule, arch, found.value if found else None, seconds, darts.cell_mflops(arch))
 
 
 @dataclass
@@ -215,6 +220,7 @@ def decisions_table(selection: Selection) -> pd.DataFrame:
 
 def choices_table(chosen: list[Choice], trace: DartsTrace) -> pd.DataFrame:
     return pd.DataFrame([{"selection": c.rule, "arch": c.arch, "nb201_cifar10_accuracy": c.accuracy,
+                          "benchmark_mflops": c.mflops, "flops_weight": trace.config.flops_weight,
                           "alpha_mode": trace.config.alpha, "epochs_trained": trace.last.epoch, "seed": trace.seed,
                           "threads": trace.threads, "selection_seconds": round(c.seconds, 3)} for c in chosen])
 

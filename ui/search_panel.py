@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from swap_core import limits
@@ -14,14 +15,17 @@ from swap_core.proxies import get_proxy, list_proxies
 from swap_core.proxies.swap import DEFAULT_MU, DEFAULT_SIGMA
 from swap_core.search import get_algorithm, list_algorithms, objectives
 from swap_core.search.efficiency import COSTS, MNAS_GAMMA, MODES, Constraint
+from swap_core.search.objectives import LATENCY_SOURCES
+from swap_core.search.pareto import evaluated_front, evaluated_points
+from swap_core.setup import Setup
 from swap_core.spaces import get_space
 
-from . import presenter, search_figures as figures, search_run
+from . import efficiency_figures, presenter, search_figures as figures, search_run
 from .figures import cell_figures
 from .presenter import helper
 from .settings import Settings, escape_markdown
 
-VIEWS = ("Best cell", "Results", "Compare runs")
+VIEWS = ("Best cell", "Results", "Pareto front", "Compare runs")
 EXPLAIN = """
 **Random search** draws cells at random and keeps the best one. **Evolution** (REA, AREA, SWAP-NAS)
 keeps a *population*: it picks a few members at random, copies the best of them with one small
@@ -143,6 +147,16 @@ def objective_controls(settings: Settings, algo: str, disabled: bool) -> tuple[s
                                      format_func=lambda m: {"hard": "hard limit", "mnas": "MNAS reward",
                                                             "weighted": "weighted sum"}[m])
         options.update(constraint=Constraint(cost, max(float(limit), 1e-9)), mode=mode)
+        if cost == "latency":
+            options["latency"] = st.radio(
+                "Latency of each cell", LATENCY_SOURCES, key="se_latency", disabled=disabled, horizontal=True,
+                format_func={"measured": "measured (timed per cell)",
+                             "predicted": "predicted (learned, fitted once)"}.__getitem__,
+                help="predicted: the learned latency predictor (Efficiency page), fitted on 300 cells timed on "
+                     "this server once; a hard limit then checks prediction + the predictor's margin")
+            if options["latency"] == "predicted":
+                helper("The first such search on this server times 300 cells (3 rounds, a minute or two) before "
+                       "its first evaluation; later ones reuse them from the store.")
         if mode == "mnas":
             options["gamma"] = _option_input("γ (MnasNet: −0.07)", "se_gamma", MNAS_GAMMA, disabled)
         elif mode == "weighted":
@@ -201,6 +215,8 @@ def live_view(run: search_run.SearchRun | None, view: str | None) -> None:
         best_cell(run)
     elif view == "Results" and run is not None and run.state is not None:
         results_view(run)
+    elif view == "Pareto front" and run is not None and run.state is not None:
+        front_view(run)
     elif view == "Compare runs":
         compare_view()
 
@@ -235,6 +251,28 @@ def results_view(run: search_run.SearchRun) -> None:
         st.download_button("Download all evaluated cells (CSV)", table.to_csv(index=False),
                            f"search_{run.algo}_seed{run.seed}.csv", "text/csv", icon=":material/download:",
                            key="se_download", on_click="ignore")
+
+
+def front_view(run: search_run.SearchRun) -> None:
+    """Every cell this seed evaluated, cost against accuracy (score without a truth table), and
+    the Pareto front; the cost is the constraint's, else the benchmark network's parameters."""
+    state, value = run.state, "accuracy" if run.has_truth else "score"
+    size_k = Setup(space=run.space_name, dataset=run.dataset).size_k
+    unit = COSTS[run.cost].split(" per")[0] if run.cost else "M parameters, benchmark network"
+
+    def build():
+        points = evaluated_points(state.history, run.cost, size_k, value)
+        front = evaluated_front(state.history, run.cost, size_k, value)
+        title = "benchmark accuracy (%)" if value == "accuracy" else "objective score"
+        return efficiency_figures.front_figure(points, front, unit, title, run.limit), front
+
+    figure, front = _kept("front", (run.id, run.seed, state.step, presenter.active()), build)
+    st.plotly_chart(figure, width="stretch", key="se_front_chart")
+    st.caption(f"{len(front)} cells on the front: none of the others is both cheaper and better.")
+    if run.status != "running":
+        st.download_button("Download the front (CSV)", pd.DataFrame(front).to_csv(index=False),
+                           f"front_{run.algo}_seed{run.seed}.csv", "text/csv", icon=":material/download:",
+                           key="se_front_csv", on_click="ignore")
 
 
 def compare_view() -> None:

@@ -77,6 +77,8 @@ class SearchRun:
     trace: list[tuple[int, float, float, str]] = field(default_factory=list)
     records: list[RunRecord] = field(default_factory=list)
     sizes: dict[str, float] = field(default_factory=dict, repr=False)  # arch -> M params, for the scatter
+    cost: str | None = None      # the constraint's cost (Pareto view), None without one
+    limit: float | None = None   # and its limit
     worker: Run | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -172,6 +174,8 @@ def objective_label(objective: str, options: Mapping[str, Any]) -> str:
         label += f" (μ {options['mu']:g} k, σ {options['sigma']:.3g})"
     if options.get("constraint") is not None:
         label += f" · {options['constraint']} {options.get('mode', 'hard')}"
+        if options.get("latency") == "predicted":
+            label += " (predicted)"
     return label
 
 
@@ -227,6 +231,8 @@ def start(settings: Settings, algo: str, objective: str | None, objective_option
                     command_line(setup, algo, evaluations, seeds_text, found[0] if found else None),
                     lookups=lookups, mu=float(objective_options.get("mu", math.nan)), preset=settings.preset,
                     dataset=settings.dataset, seed=seeds[0])
+    if setup.constraint is not None:
+        run.cost, run.limit = setup.constraint.cost, setup.constraint.limit
     old = current_run()
     if old is not None and old.worker is not None:
         old.worker.stop()

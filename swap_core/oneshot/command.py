@@ -1,12 +1,16 @@
 """`python -m swap_core oneshot darts|smash`: the one-shot experiments from the command line.
 
     python -m swap_core oneshot darts --selection magnitude,perturbation,perturbation-uniform --seeds 0-2 --out darts.json
+    python -m swap_core oneshot darts --selection magnitude --flops-weight 0,0.3,1 --seeds 0-2 --out tradeoff.json
     python -m swap_core oneshot smash --archs 100 --seed 0 --out smash.json
 
-`darts` writes {"runs": [{"selection", "seed", "arch", "accuracy", "seconds", ...}], "config", "data",
-"selections", "seeds", "complete"} (accuracy: the chosen cell's NAS-Bench-201 CIFAR-10 test
-accuracy), rewritten after every finished seed, and prints mean ± std per rule; Ctrl-C keeps
-the finished seeds and `--resume` runs the rest. `smash` (one run) writes the per-architecture
+`darts` writes {"runs": [{"selection", "seed", "flops_weight", "arch", "mflops", "accuracy", "seconds",
+...}], "config", "data", "selections", "seeds", "flops_weights", "complete"} (accuracy: the chosen
+cell's NAS-Bench-201 CIFAR-10 test accuracy; mflops: its benchmark network's), rewritten after
+every finished (λ, seed), and prints each chosen cell and mean ± std per λ and rule; Ctrl-C
+keeps the finished ones and `--resume` runs the rest. `--flops-weight` λ (a comma list runs
+each) adds λ·L_FLOP to the α step (FLOP-aware DARTS, `darts.flops_loss`); the file's "config"
+leaves out λ, which is in "flops_weights" and in each run. `smash` (one run) writes the per-architecture
 SMASH and benchmark accuracies with Spearman ρ when it finishes.
 Each command fixes the process's torch thread count once, at its start (`--threads`, default
 1), and the results record it. Progress goes to stderr; bad settings are a message and exit
@@ -59,60 +63,82 @@ def _check_selections(selections: list[str]) -> None:
         raise ValueError(f"unknown or no selection rule(s) {unknown or selections}; expected some of {SELECTIONS}")
 
 
-def _print_darts(runs: list[dict], selections: list[str]) -> None:
-    print(f"{'selection':<22} {'accuracy (%)':>16} {'n':>3} {'seconds':>8}")
-    for rule in selections:
-        rows = [r for r in runs if r["selection"] == rule]
-        accuracies = [r["accuracy"] for r in rows if r["accuracy"] is not None and math.isfinite(r["accuracy"])]
-        mean = statistics.fmean(accuracies) if accuracies else math.nan
-        std = statistics.pstdev(accuracies) if accuracies else math.nan
-        seconds = statistics.fmean(r["seconds"] for r in rows) if rows else math.nan
-        print(f"{rule:<22} {mean:>8.2f} ± {std:<5.2f} {len(accuracies):>3} {seconds:>8.1f}")
+def parse_flops_weights(text: str) -> list[float]:
+    """"0,0.5,2" → [0.0, 0.5, 2.0]: finite, >= 0, distinct; one-line ValueError otherwise."""
+    try:
+        weights = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"--flops-weight must be numbers >= 0, comma-separated (e.g. 0,0.5,2), got {text!r}") from None
+    if not weights or any(not 0 <= w < math.inf for w in weights) or len(set(weights)) < len(weights):
+        raise ValueError(f"--flops-weight must be distinct finite numbers >= 0 (e.g. 0,0.5,2), got {text!r}")
+    return weights
+
+
+def _mean_std(values: list) -> tuple[float, float, int]:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return math.nan, math.nan, 0
+    return statistics.fmean(finite), statistics.pstdev(finite), len(finite)
+
+
+def _print_darts(runs: list[dict], selections: list[str], flops_weights: list[float]) -> None:
+    for r in runs:
+        print(f"λ={r.get('flops_weight', 0.0):<6g} seed {r['seed']:<3} {r['selection']:<22} "
+              f"{_number(r.get('mflops')):>7.2f} MFLOPs {_number(r['accuracy']):>6.2f} %  {r['arch']}")
+    print(f"{'λ':>6} {'selection':<22} {'MFLOPs':>16} {'accuracy (%)':>16} {'n':>3} {'seconds':>8}")
+    for weight in flops_weights:
+        for rule in selections:
+            rows = [r for r in runs if r["selection"] == rule and r.get("flops_weight", 0.0) == weight]
+            mflops, mflops_std, _ = _mean_std([r.get("mflops") for r in rows])
+            mean, std, n = _mean_std([r["accuracy"] for r in rows])
+            seconds = statistics.fmean(r["seconds"] for r in rows) if rows else math.nan
+            print(f"{weight:>6g} {rule:<22} {mflops:>8.2f} ± {mflops_std:<5.2f} {mean:>8.2f} ± {std:<5.2f} "
+                  f"{n:>3} {seconds:>8.1f}")
 
 
 def cmd_darts(args: argparse.Namespace) -> int:
-    """Seed by seed (each seed: its supernets and every selection rule), the file rewritten
-    after each finished seed; `--resume` keeps the seeds a file holds and runs the rest."""
+    """λ by λ, seed by seed (each: its supernets and every selection rule), the file rewritten
+    after each finished (λ, seed); `--resume` keeps the ones a file holds and runs the rest."""
     from .darts import DartsConfig, darts_experiment
 
     selections = [s.strip() for s in args.selection.split(",") if s.strip()]
     _check_selections(selections)
     seeds = parse_seeds(args.seeds)
+    flops_weights = parse_flops_weights(args.flops_weight)
     changes = {k: v for k, v in (("epochs", args.epochs), ("channels", args.channels), ("threads", args.threads),
                                  ("n_train", args.images), ("n_val", args.images), ("source", args.data))
                if v is not None}
     config = dataclasses.replace(DartsConfig(), **changes)
     fix_threads(config.threads)
-    settings = {"selections": selections, "seeds": seeds,
-                "config": {**vars(config), "threads": torch.get_num_threads()}}  # as darts_experiment records it
-    runs: dict[int, list[dict]] = {}  # seed -> its runs, one per selection rule
+    recorded = {k: v for k, v in vars(config).items() if k != "flops_weight"}  # λ: "flops_weights", each run
+    settings = {"selections": selections, "seeds": seeds, "flops_weights": flops_weights,
+                "config": {**recorded, "threads": torch.get_num_threads()}}  # as darts_experiment records it
+    units = [(weight, seed) for weight in flops_weights for seed in seeds]
+    runs: dict[tuple[float, int], list[dict]] = {}  # (λ, seed) -> its runs, one per selection rule
     data, saved = "", 0
 
     def save() -> None:
         nonlocal saved
         if args.out:
-            write_json(args.out, json_safe(_darts_result(runs, seeds, settings, data)))
+            write_json(args.out, json_safe(_darts_result(runs, units, settings, data)))
             saved = len(runs)
 
     if args.out:
-        previous = read_json(args.out) if args.resume else None
-        if previous is not None:
-            check_settings(args.out, settings, {key: previous.get(key) for key in settings})
-            for run in previous.get("runs") or []:
-                if isinstance(run, dict) and run.get("seed") in seeds:
-                    runs.setdefault(run["seed"], []).append(run)
-            data = previous.get("data", "")
-            print(f"resuming: {len(runs)} of {len(seeds)} seeds found in {args.out}", file=sys.stderr)
+        if args.resume:
+            data = _resume_darts(args, settings, units, runs)
         else:
             note_overwrite(args.out)
         save()
     progress = _bar_progress()
     try:
-        for seed in seeds:
-            if seed in runs:
+        for weight, seed in units:
+            if (weight, seed) in runs:
                 continue
-            result = darts_experiment(selections, [seed], config, progress=progress)
-            runs[seed], data = result["runs"], result["data"]
+            labelled = (lambda stage, *counts, weight=weight: progress(f"{stage} λ={weight:g}", *counts)) \
+                if len(flops_weights) > 1 else progress  # one bar per (λ, stage, seed)
+            result = darts_experiment(selections, [seed], dataclasses.replace(config, flops_weight=weight),
+                                      progress=labelled)
+            runs[weight, seed], data = result["runs"], result["data"]
             save()
     except BaseException as error:
         if not was_interrupted(error):
@@ -121,21 +147,43 @@ def cmd_darts(args: argparse.Namespace) -> int:
             save()
         except KeyboardInterrupt:
             pass
-        report_interrupted(saved if args.out else len(runs), len(seeds), "seeds", args.out)
+        report_interrupted(saved if args.out else len(runs), len(units), "(λ, seed) runs", args.out)
         return INTERRUPTED
-    result = _darts_result(runs, seeds, settings, data)
-    _print_darts(result["runs"], selections)
+    result = _darts_result(runs, units, settings, data)
+    _print_darts(result["runs"], selections, flops_weights)
     _write(result, args.out)
     return 0
 
 
-def _darts_result(runs: dict[int, list[dict]], seeds: list[int], settings: dict, data: str) -> dict:
+def _resume_darts(args: argparse.Namespace, settings: dict, units: list[tuple[float, int]],
+                  runs: dict[tuple[float, int], list[dict]]) -> str:
+    """Fill `runs` with the finished (λ, seed) runs of the --out file (after checking its
+    settings are these); returns its data description ("" without a file)."""
+    previous = read_json(args.out)
+    if previous is None:
+        note_overwrite(args.out)
+        return ""
+    # a file from before --flops-weight holds plain DARTS runs: λ = 0
+    theirs = {"flops_weights": [0.0], **{key: previous[key] for key in settings if key in previous}}
+    check_settings(args.out, settings, theirs)
+    for run in previous.get("runs") or []:
+        unit = (run.get("flops_weight", 0.0), run.get("seed")) if isinstance(run, dict) else None
+        if unit in units:
+            runs.setdefault(unit, []).append(run)
+    print(f"resuming: {len(runs)} of {len(units)} (λ, seed) runs found in {args.out}", file=sys.stderr)
+    return previous.get("data", "")
+
+
+def _darts_result(runs: dict[tuple[float, int], list[dict]], units: list[tuple[float, int]], settings: dict,
+                  data: str) -> dict:
+    """Runs in (λ, seed, selection rule) order, plus the settings; complete when every unit ran."""
     from .darts import SELECTIONS
 
-    ordered = sorted((r for seed in seeds for r in runs.get(seed, [])),
-                     key=lambda r: (r["seed"], SELECTIONS.index(r["selection"])))
+    ordered = [r for unit in units
+               for r in sorted(runs.get(unit, []), key=lambda r: SELECTIONS.index(r["selection"]))]
     return {"runs": ordered, "config": settings["config"], "data": data, "selections": settings["selections"],
-            "seeds": settings["seeds"], "complete": all(seed in runs for seed in seeds)}
+            "seeds": settings["seeds"], "flops_weights": settings["flops_weights"],
+            "complete": all(unit in runs for unit in units)}
 
 
 def cmd_smash(args: argparse.Namespace) -> int:
@@ -189,6 +237,10 @@ def add_oneshot_parser(sub) -> None:
                        help="CIFAR-10 training images for the weight step, and as many others for the α step and "
                             "selection (default 640 each)")
     darts.add_argument("--data", default=None, choices=("auto", *SOURCES), help="image source (default auto)")
+    darts.add_argument("--flops-weight", default="0", metavar="λ[,λ...]",
+                       help="FLOP-aware DARTS: the α step's loss gains λ·L_FLOP, L_FLOP in [0, 1] the expected share "
+                            "of the all-conv3x3 cell's FLOPs under softmax(α) (λ = 1: one nat for the whole range); "
+                            "a comma list runs each λ (default 0: plain DARTS)")
     darts.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     darts.add_argument("--out", default=None, help="darts.json, rewritten (atomically) after every finished seed, so "
                        "an interrupted run keeps what it finished; an existing file is overwritten, with a note")
@@ -207,4 +259,4 @@ def add_oneshot_parser(sub) -> None:
     smash.set_defaults(func=cmd_smash)
 
 
-__all__ = ["add_oneshot_parser", "cmd_darts", "cmd_smash"]
+__all__ = ["add_oneshot_parser", "cmd_darts", "cmd_smash", "parse_flops_weights"]

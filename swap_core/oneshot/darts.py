@@ -14,6 +14,21 @@ Selection turns the supernet into one cell:
   fine-tune the supernet briefly before the next edge. `perturbation-uniform` does the same
   on a supernet trained with α fixed at uniform (their "DARTS+PT with fixed α").
 
+FLOP-aware DARTS (`DartsConfig.flops_weight` = λ ≥ 0), in the spirit of the resource-aware
+losses of FBNet (Wu et al., CVPR 2019) and ProxylessNAS (Cai et al., ICLR 2019): the α step's
+loss gains λ·L_FLOP, the expected FLOPs of the cell's ops under softmax(α),
+
+    L_FLOP = Σ_edges Σ_o softmax(α_e)_o · FLOP_o / (6 · FLOP_conv3x3),
+
+with FLOP_o the MFLOPs op o costs on one edge summed over the 15 cells of the NB201 benchmark
+network (C=16, 5 cells per stage, 32×32; `op_flops`, `swap_core.netstats`' convention: conv
+MACs, so none, skip_connect and avg_pool_3x3 cost 0 and conv3x3 nine times conv1x1). Every
+stage costs an edge the same (channels double as the side halves), so the stage-1 per-edge
+cost times 15 is exact. The normalisation puts L_FLOP in [0, 1], the share of the all-conv3x3
+cell's op FLOPs: λ = 1 prices going from the most expensive cell to a parameter-free one at
+one nat of cross-entropy. The weight step is unchanged, λ = 0 is plain DARTS (bit for bit),
+and with α fixed at uniform there is no α step, so λ does nothing.
+
 As in the paper's code, removing an op zeroes its softmax weight without renormalising the
 rest, and a discretised edge carries its op with weight 1. The supernet's BatchNorms always
 use batch statistics (DARTS' search networks keep no running statistics), so evaluation
@@ -44,9 +59,10 @@ import torch.nn.functional as F
 
 from .. import benchmarks, data, init
 from . import NB201_TRUTH
+from ..netstats import count_flops
 from ..reproducible import DEFAULT_THREADS, check_threads
 from ..spaces.nb201 import OPS, NB201Arch
-from ..spaces.nb201_net import EDGES, ResNetBlock, make_op
+from ..spaces.nb201_net import EDGES, ResNetBlock, TinyNetwork, make_op
 
 SELECTIONS = ("magnitude", "perturbation", "perturbation-uniform")
 ALPHA_MODES = ("learn", "uniform")
@@ -79,6 +95,7 @@ class DartsConfig:
     input_size: int = 16            # CIFAR-10 images are downsized (4× cheaper than 32×32)
     source: str = "auto"            # image source for `data.load_batch`
     threads: int = DEFAULT_THREADS  # torch threads the process runs with: the command fixes it once at start
+    flops_weight: float = 0.0       # λ of the α step's λ·L_FLOP (0: plain DARTS)
 
     def __post_init__(self) -> None:
         positive = ("channels", "cells", "epochs", "batch_size", "n_train", "n_val", "input_size")
@@ -94,11 +111,67 @@ class DartsConfig:
         if self.alpha not in ALPHA_MODES:
             raise ValueError(f"alpha must be one of {ALPHA_MODES}, got {self.alpha!r}")
         check_threads(self.threads)
+        if isinstance(self.flops_weight, bool) or not isinstance(self.flops_weight, (int, float)) \
+                or not 0 <= self.flops_weight < math.inf:
+            raise ValueError(f"flops_weight must be a finite number >= 0, got {self.flops_weight!r}")
 
     @property
     def total_steps(self) -> int:
         """Training steps: `epochs` × the batches in `n_train` images (the last one may be short)."""
         return self.epochs * math.ceil(self.n_train / self.batch_size)
+
+
+# --- FLOPs of the candidate ops (NB201 benchmark network) ----------------------------------------
+
+BENCHMARK_NET = {"channels": 16, "cells": 5, "input_size": 32, "num_classes": 10}  # NB201 on CIFAR-10
+
+
+def op_flops(channels: int = 16, cells: int = 5, input_size: int = 32) -> dict[str, float]:
+    """MFLOPs of each candidate op on ONE cell edge, summed over the network's 3·`cells` cells
+    (`count_flops`' convention: conv MACs only). Stage s has 2^s·C channels at (size/2^s)²,
+    so every stage costs an edge the same C²·size² per 1×1 kernel position."""
+    per_position = 3 * cells * channels ** 2 * input_size ** 2 / 1e6
+    costs = {"nor_conv_1x1": per_position, "nor_conv_3x3": 9 * per_position}
+    return {op: costs.get(op, 0.0) for op in OPS}
+
+
+def skeleton_mflops(channels: int = 16, num_classes: int = 10, input_size: int = 32) -> float:
+    """MFLOPs of the network outside its cells: the 3×3 stem, the two stride-2 ResNet blocks
+    (two 3×3 convs + a 1×1 shortcut conv) and the linear classifier (with bias)."""
+    total = 3 * 9 * channels * input_size ** 2
+    for stage in (1, 2):
+        c_in, c_out, side = channels * 2 ** (stage - 1), channels * 2 ** stage, input_size // 2 ** stage
+        total += (c_in * 9 * c_out + c_out * 9 * c_out + c_in * c_out) * side ** 2
+    return (total + 4 * channels * num_classes + num_classes) / 1e6
+
+
+def cell_mflops(arch: str) -> float:
+    """MFLOPs of the NB201 benchmark network of `arch`, by `netstats.count_flops` on a network
+    built on the meta device (no weights drawn)."""
+    ops = NB201Arch.from_str(arch).ops
+    with torch.device("meta"):
+        model = TinyNetwork(ops, BENCHMARK_NET["channels"], BENCHMARK_NET["cells"], BENCHMARK_NET["num_classes"])
+    return count_flops(model, BENCHMARK_NET["input_size"])
+
+
+def _op_costs() -> np.ndarray:
+    costs = op_flops()
+    return np.array([costs[op] for op in OPS])
+
+
+def flops_loss(alpha: torch.Tensor) -> torch.Tensor:
+    """L_FLOP in [0, 1]: Σ_edges Σ_o softmax(α_e)_o · FLOP_o / (6 · FLOP_conv3x3), differentiable in α."""
+    costs = torch.as_tensor(_op_costs() / (len(EDGES) * _op_costs().max()), dtype=alpha.dtype)
+    return (F.softmax(alpha, dim=-1) * costs).sum()
+
+
+def expected_mflops(alpha: np.ndarray | torch.Tensor) -> float:
+    """The benchmark network's expected MFLOPs under softmax(α): the skeleton plus, on every
+    edge, Σ_o softmax(α_e)_o · FLOP_o (an argmax-one-hot α gives `cell_mflops` exactly)."""
+    alpha = np.asarray(alpha.detach() if isinstance(alpha, torch.Tensor) else alpha, dtype=float)
+    weights = np.exp(alpha - alpha.max(axis=1, keepdims=True))
+    weights /= weights.sum(axis=1, keepdims=True)
+    return skeleton_mflops() + float((weights * _op_costs()).sum())
 
 
 # --- the supernet ---------------------------------------------------------------------------------
@@ -239,13 +312,16 @@ class DartsState:
     done: bool = False
     supernet: Supernet | None = field(default=None, repr=False, compare=False)
     split: Split | None = field(default=None, repr=False, compare=False)
+    flops_loss: float = math.nan       # L_FLOP of `alpha` (in [0, 1], whatever λ)
+    expected_mflops: float = math.nan  # the benchmark network's MFLOPs expected under softmax(`alpha`)
 
 
 def train_supernet(config: DartsConfig = DartsConfig(), seed: int = 0, split: Split | None = None
                    ) -> Iterator[DartsState]:
     """First-order DARTS as a generator: per step an α step on a validation batch (unless
-    `config.alpha == "uniform"`) then a weight step on a train batch; stop any time. Runs
-    with the process's torch thread count (it never changes it)."""
+    `config.alpha == "uniform"`; its loss + λ·L_FLOP when `config.flops_weight` λ > 0) then a
+    weight step on a train batch; stop any time. Runs with the process's torch thread count
+    (it never changes it)."""
     split = split or load_split(config.n_train, config.n_val, seed, config.source, config.input_size)
     model = build_supernet(config, seed)
     steps_per_epoch = math.ceil(len(split.train_y) / config.batch_size)
@@ -264,14 +340,19 @@ def train_supernet(config: DartsConfig = DartsConfig(), seed: int = 0, split: Sp
             if config.alpha == "learn":
                 vb = val_idx[(torch.arange(len(batch)) + i * config.batch_size) % len(val_idx)]
                 a_opt.zero_grad()
-                F.cross_entropy(model(split.val_x[vb]), split.val_y[vb]).backward()
+                loss = F.cross_entropy(model(split.val_x[vb]), split.val_y[vb])
+                if config.flops_weight > 0:  # λ = 0 leaves plain DARTS untouched, bit for bit
+                    loss = loss + config.flops_weight * flops_loss(model.alpha)
+                loss.backward()
                 a_opt.step()
             loss, acc = _weight_step(model, w_opt, split.train_x[batch], split.train_y[batch])
             schedule.step()
             val_acc = accuracy(model, split.val_x, split.val_y) if last else math.nan
             step += 1
-            yield DartsState(step, epoch, loss, acc, val_acc, model.alpha.detach().numpy().copy(),
-                             time.perf_counter() - start, last and epoch == config.epochs, model, split)
+            alpha = model.alpha.detach()
+            yield DartsState(step, epoch, loss, acc, val_acc, alpha.numpy().copy(), time.perf_counter() - start,
+                             last and epoch == config.epochs, model, split, float(flops_loss(alpha)),
+                             expected_mflops(alpha))
 
 
 def _weight_step(model: Supernet, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
@@ -403,15 +484,19 @@ def perturbation_select(model: Supernet, split: Split, config: DartsConfig = Dar
 # --- the experiment -------------------------------------------------------------------------------
 
 def _train(config: DartsConfig, seed: int, split: Split, progress: Progress | None, stage: str):
-    """Run the generator to the end: (supernet, α after each epoch incl. the start, seconds)."""
-    history, state = [np.zeros((len(EDGES), len(OPS)))], None
+    """Run the generator to the end: (supernet, per epoch incl. the start {α, L_FLOP, expected
+    benchmark MFLOPs}, seconds)."""
+    alphas, state = [np.zeros((len(EDGES), len(OPS)))], None
     total = config.total_steps
     for state in train_supernet(config, seed, split):
         if not math.isnan(state.val_acc):
-            history.append(state.alpha)
+            alphas.append(state.alpha)
         if progress is not None:
             progress(stage, seed, state.step, total)
-    return state.supernet, [a.round(5).tolist() for a in history], state.seconds
+    history = {"alpha_history": [a.round(5).tolist() for a in alphas],
+               "flops_loss_history": [round(float(flops_loss(torch.as_tensor(a))), 6) for a in alphas],
+               "mflops_history": [round(expected_mflops(a), 4) for a in alphas]}
+    return state.supernet, history, state.seconds
 
 
 def _truth() -> dict[str, float] | None:
@@ -425,10 +510,12 @@ def darts_experiment(selections: Sequence[str] = SELECTIONS, seeds: Sequence[int
                      config: DartsConfig = DartsConfig(), progress: Progress | None = None) -> dict:
     """Each selection rule × seed. Per seed the DARTS supernet is trained once (shared by
     `magnitude` and `perturbation`) and the α-uniform one once (for `perturbation-uniform`).
-    Returns {"runs": [{selection, seed, arch, accuracy (NB201 CIFAR-10 test, NaN without the
-    table), seconds (training + selection), train_seconds, alpha_history (6×5 per epoch),
-    decisions}], "config": ..., "data": ...}; `config["threads"]` is the torch thread count the
-    process ran with (what the numbers depend on), whatever `config.threads` asked for."""
+    Returns {"runs": [{selection, seed, flops_weight (λ), arch, mflops (the cell's NB201
+    benchmark network), accuracy (NB201 CIFAR-10 test, NaN without the table), seconds
+    (training + selection), train_seconds, alpha_history (6×5 per epoch, incl. the start),
+    flops_loss_history and mflops_history (L_FLOP and expected MFLOPs per epoch), decisions}],
+    "config": ..., "data": ...}; `config["threads"]` is the torch thread count the process ran
+    with (what the numbers depend on), whatever `config.threads` asked for."""
     unknown = [s for s in selections if s not in SELECTIONS]
     if unknown or not selections:
         raise ValueError(f"unknown or no selection rule(s) {unknown or list(selections)}; expected some of {SELECTIONS}")
@@ -451,15 +538,16 @@ def darts_experiment(selections: Sequence[str] = SELECTIONS, seeds: Sequence[int
                     report = (lambda done, total, rule=rule: progress(rule, seed, done, total)) if progress else None
                     arch, decisions = perturbation_select(model, split, config, seed, report)
                 seconds = time.perf_counter() - start
-                runs.append({"selection": rule, "seed": seed, "arch": arch,
-                             "accuracy": truth.get(arch, math.nan) if truth else math.nan,
+                runs.append({"selection": rule, "seed": seed, "flops_weight": config.flops_weight, "arch": arch,
+                             "mflops": cell_mflops(arch), "accuracy": truth.get(arch, math.nan) if truth else math.nan,
                              "seconds": train_seconds + seconds, "train_seconds": train_seconds,
-                             "alpha_history": history, "decisions": [vars(d) for d in decisions]})
+                             **history, "decisions": [vars(d) for d in decisions]})
     runs.sort(key=lambda r: (r["seed"], SELECTIONS.index(r["selection"])))
     return {"runs": runs, "config": {**vars(config), "threads": threads}, "data": description}
 
 
-__all__ = ["ALPHA_MODES", "SELECTIONS", "DartsConfig", "DartsState", "EdgeDecision", "MixedOp", "SearchCell",
-           "PerturbationState", "Split", "Supernet", "accuracy", "build_supernet", "darts_experiment", "edge_weights",
-           "full_mask", "load_split", "perturbation_on_copy", "perturbation_run", "perturbation_select",
+__all__ = ["ALPHA_MODES", "BENCHMARK_NET", "SELECTIONS", "DartsConfig", "DartsState", "EdgeDecision", "MixedOp",
+           "SearchCell", "PerturbationState", "Split", "Supernet", "accuracy", "build_supernet", "cell_mflops",
+           "darts_experiment", "edge_weights", "expected_mflops", "flops_loss", "full_mask", "load_split", "op_flops",
+           "skeleton_mflops", "perturbation_on_copy", "perturbation_run", "perturbation_select",
            "perturbation_steps", "select_by_perturbation", "select_magnitude", "train_supernet"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from collections.abc import Callable
 
 from ..cli_helpers import data_choices, data_source, json_safe, read_truth, resolve_device
@@ -21,7 +22,8 @@ from ..reproducible import fix_threads
 from ..progress import ProgressBar
 from ..spaces import all_datasets, all_presets, dataset_for, get_space, space_choices
 from .base import SearchState
-from .efficiency import parse_constraint
+from .efficiency import COSTS, MODES, parse_constraint
+from .objectives import LATENCY_SOURCES
 from .experiment import SearchSetup, check_search, parse_algorithms, parse_seeds, run_experiment, summarise
 
 
@@ -43,16 +45,50 @@ def _resumed_runs(path: str, previous: dict, settings: dict, plan: list[tuple[st
     return {(r["algo"], r["seed"]): r for r in runs if (r["algo"], r["seed"]) in plan}
 
 
+def parse_modes(text: str, constraint) -> list[str]:
+    """"hard" or "hard,mnas,weighted": the reward forms to run, each over every algorithm and seed."""
+    modes = [m.strip() for m in str(text).split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if not modes or unknown or len(set(modes)) != len(modes):
+        raise ValueError(f"--constraint-mode {text!r}: expected one or more of {', '.join(MODES)}, each once")
+    if len(modes) > 1 and constraint is None:
+        raise ValueError("several --constraint-mode values compare reward forms: give a --constraint too")
+    return modes
+
+
+def _label(spec: str, mode: str, modes: list[str]) -> str:
+    """The run's name in runs.json: the algorithm spec, with its reward form when several run."""
+    return spec if len(modes) == 1 else f"{spec}[{mode}]"
+
+
+def _run_modes(setup: SearchSetup, modes: list[str], args: argparse.Namespace, seeds: list[int],
+               finished: Callable[[dict], None], done: dict) -> dict:
+    """`run_experiment` once per reward form; records named by `_label` and carrying `mode`."""
+    runs: list[dict] = []
+    for mode in modes:
+        def relabel(record: dict, mode: str = mode) -> dict:
+            return {**record, "algo": _label(record["algo"], mode, modes), "mode": mode if setup.constraint else None}
+
+        known = {(spec, seed): record for spec, _, _ in parse_algorithms(args.algo) for seed in seeds
+                 if (record := done.get((_label(spec, mode, modes), seed))) is not None}
+        result = run_experiment(replace(setup, mode=mode), args.algo, args.budget, seeds,
+                                progress=_search_progress({}), on_record=lambda r: finished(relabel(r)),
+                                finished=known)
+        runs += [r if "mode" in r else relabel(r) for r in result["runs"]]
+    return {"runs": runs, "summary": summarise(runs)}
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     refuse_same(args.out, {"--truth": data_file(args.truth)})  # before anything is read or run
     specs = parse_algorithms(args.algo)  # fail on a typo before reading anything
     seeds = parse_seeds(args.seeds)
     constraint = parse_constraint(args.constraint) if args.constraint else None
+    modes = parse_modes(args.constraint_mode, constraint)
     truth = read_truth(args.truth, None) if args.truth else {}
     setup = SearchSetup(
         space=args.space, network=args.network, dataset=dataset_for(get_space(args.space), args.dataset), objective=args.objective, mu=args.mu,
-        sigma=args.sigma, size_network=args.size_network, constraint=constraint, mode=args.constraint_mode,
-        gamma=args.gamma, weight=args.weight, batch_size=args.batch_size, device=str(resolve_device(args.device)),
+        sigma=args.sigma, size_network=args.size_network, constraint=constraint, mode=modes[0],
+        gamma=args.gamma, weight=args.weight, latency=args.latency, batch_size=args.batch_size, device=str(resolve_device(args.device)),
         data_source=data_source(args.data), threads=fix_threads(args.threads) if args.threads else None, truth=truth,
         options={"population": args.population, "sample_size": args.sample_size, "mutations": args.mutations,
                  "lookups": args.lookups},
@@ -62,7 +98,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     settings = {**{key: value for key, value in sorted(vars(args).items())
                    if key not in ("func", "command", "out", "resume")},
                 "dataset": setup.dataset, "device": setup.device}  # as resolved
-    plan = [(spec, seed) for spec, _, _ in specs for seed in seeds]
+    plan = [(_label(spec, mode, modes), seed) for mode in modes for spec, _, _ in specs for seed in seeds]
     done: dict[tuple[str, int], dict] = {}
     saved = 0
 
@@ -87,8 +123,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             note_overwrite(args.out)
         save()  # a file that cannot be written fails now, not after the first run
     try:
-        result = run_experiment(setup, args.algo, args.budget, seeds, progress=_search_progress({}),
-                                on_record=finished, finished=dict(done))
+        result = _run_modes(setup, modes, args, seeds, finished, done)
     except BaseException as error:
         if not was_interrupted(error):
             raise
@@ -99,10 +134,11 @@ def cmd_search(args: argparse.Namespace) -> int:
         report_interrupted(saved if args.out else len(done), len(plan), "runs", args.out)
         return INTERRUPTED
     result["setup"] = settings
-    print(f"{'algorithm':<22} {'accuracy (%)':>16} {'n':>3} {'evaluations':>11} {'lookups':>7} {'seconds':>8}")
+    cost = f"{constraint.cost} ({COSTS[constraint.cost].split(' per')[0]})" if constraint else "params (M)"
+    print(f"{'algorithm':<22} {'accuracy (%)':>16} {'n':>3} {'evaluations':>11} {'lookups':>7} {'seconds':>8}  {cost}")
     for spec, row in result["summary"].items():
         print(f"{spec:<22} {row['mean']:>8.2f} ± {row['std']:<5.2f} {row['n']:>3} {row['evaluations']:>11.0f} "
-              f"{row['lookups']:>7.0f} {row['seconds']:>8.1f}")
+              f"{row['lookups']:>7.0f} {row['seconds']:>8.1f}  {row['cost']:.4g}")
     if args.out:
         save()
         print(f"wrote {len(result['runs'])} runs to {args.out}", file=sys.stderr)
@@ -124,9 +160,14 @@ def add_search_parser(sub) -> None:
     p.add_argument("--size-network", default="benchmark", help="preset whose parameters reg_swap and "
                    "--constraint count (default: the published network)")
     p.add_argument("--constraint", default=None, help="e.g. params<=0.5 (M), flops<=100 (MFLOPs), latency<=5 (ms)")
-    p.add_argument("--constraint-mode", default="hard", choices=["hard", "mnas", "weighted"])
+    p.add_argument("--constraint-mode", default="hard", help="hard, mnas or weighted; a comma list (e.g. "
+                   "hard,mnas,weighted) runs each reward form over every algorithm and seed, side by side")
     p.add_argument("--gamma", type=float, default=-0.07, help="MNAS reward exponent")
     p.add_argument("--weight", type=float, default=1.0, help="weighted mode: score − weight × cost")
+    p.add_argument("--latency", default="measured", choices=LATENCY_SOURCES,
+                   help="a latency constraint's cost: each cell timed as it is scored, or the learned latency "
+                        "predictor (fitted once on 300 cells measured on this device, cached in the store; a hard "
+                        "limit checks prediction + the predictor's margin)")
     p.add_argument("--network", default="teaching", choices=all_presets())
     p.add_argument("--seeds", default="0", help="e.g. 0-9 or 0,3,5")
     p.add_argument("--truth", default=None, help="FILE[:COLUMN], e.g. nb201_accuracy.csv:cifar10_test")

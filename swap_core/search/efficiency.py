@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import math
 import re
-import statistics
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 
+from ..latency import measure_latency  # the one timing function (swap_core.latency); importable here
 from ..netstats import count_flops, count_params
 from ..spaces import NetworkConfig, SearchSpace
 
@@ -111,29 +110,15 @@ def combine(score: float, cost: float, constraint: Constraint, mode: str = "hard
     raise ValueError(f"unknown efficiency mode {mode!r}; expected one of {list(MODES)}")
 
 
-def measure_latency(model: nn.Module, inputs: torch.Tensor, repeats: int = 5) -> float:
-    """Median milliseconds of `repeats` forward passes of `inputs` (eval mode, no grad),
-    after one warm-up pass; synchronises CUDA around each pass."""
-    if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}")
-    cuda = inputs.device.type == "cuda"
-    times = []
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for run in range(repeats + 1):
-                if cuda:
-                    torch.cuda.synchronize(inputs.device)
-                start = time.perf_counter()
-                model(inputs)
-                if cuda:
-                    torch.cuda.synchronize(inputs.device)
-                if run:  # the first pass warms up caches and kernels
-                    times.append((time.perf_counter() - start) * 1e3)
-    finally:
-        model.train(was_training)
-    return statistics.median(times)
+def reward_curves(score: float, constraint: Constraint, costs: Sequence[float], *, gamma: float = MNAS_GAMMA,
+                  weight: float = 1.0) -> dict[str, list[float]]:
+    """Each mode's reward of a network of score `score` at every cost of `costs` (for drawing
+    the three forms side by side; an infeasible hard reward is None rather than −inf)."""
+    curves = {}
+    for mode in MODES:
+        values = [combine(score, c, constraint, mode, gamma=gamma, weight=weight) for c in costs]
+        curves[mode] = [v if math.isfinite(v) else None for v in values]
+    return curves
 
 
 def cost_function(space: SearchSpace, config: NetworkConfig, cost: str, *, device: str | torch.device = "cpu",
@@ -160,4 +145,4 @@ def cost_function(space: SearchSpace, config: NetworkConfig, cost: str, *, devic
 
 
 __all__ = ["COSTS", "MNAS", "MNAS_GAMMA", "MODES", "Constraint", "CostFn", "combine", "cost_function",
-           "hard_constraint", "measure_latency", "mnas_reward", "parse_constraint", "weighted_sum"]
+           "hard_constraint", "measure_latency", "mnas_reward", "parse_constraint", "reward_curves", "weighted_sum"]

@@ -28,6 +28,7 @@ from .. import limits
 from ..setup import Setup
 from .base import Budget, SearchState
 from .efficiency import MNAS_GAMMA, Constraint
+from .pareto import evaluated_front
 from .objectives import build_objective, check_objective
 from .registry import AlgorithmInfo, get_algorithm
 
@@ -52,6 +53,7 @@ class SearchSetup:
     mode: str = "hard"
     gamma: float = MNAS_GAMMA
     weight: float = 1.0
+    latency: str = "measured"      # a latency cost: timed per cell, or "predicted" (`objectives.constraint_cost`)
     batch_size: int | None = None  # None: the objective's own batch (its proxy's default)
     device: str = "cpu"
     data_source: str = "auto"
@@ -134,7 +136,7 @@ def _scorer(setup: SearchSetup, objective: str | None, seed: int):
     options = setup.proxy_options.get("swap" if name == "reg_swap" else name)  # reg_swap runs the swap proxy
     return build_objective(setup.core(seed), objective, mu=setup.mu, sigma=setup.sigma,
                            size_network=setup.size_network, constraint=setup.constraint, mode=setup.mode,
-                           gamma=setup.gamma, weight=setup.weight, options=options)
+                           gamma=setup.gamma, weight=setup.weight, options=options, latency=setup.latency)
 
 
 def check_search(setup: SearchSetup, spec: str, evaluations: int) -> str | None:
@@ -195,6 +197,8 @@ def command_line(setup: SearchSetup, spec: str, evaluations: int, seeds: str, tr
             args += ["--gamma", f"{setup.gamma:g}"]
         if setup.mode == "weighted":
             args += ["--weight", f"{setup.weight:g}"]
+        if setup.constraint.cost == "latency" and setup.latency != "measured":
+            args += ["--latency", setup.latency]
     for key, flag in (("population", "--population"), ("sample_size", "--sample-size"),
                       ("mutations", "--mutations"), ("lookups", "--lookups")):
         if setup.options.get(key) is not None:
@@ -208,15 +212,33 @@ def command_line(setup: SearchSetup, spec: str, evaluations: int, seeds: str, tr
 
 
 def _record(setup: SearchSetup, spec: str, objective: str | None, seed: int, state: SearchState) -> dict[str, Any]:
-    best = state.best
-    params = setup.core(seed).replace(preset="benchmark").params(best.arch) / 1e6 if best else math.nan
+    """A run's line of runs.json: the returned cell, its cost where the run had a constraint
+    (`cost`, in `cost_name`'s unit; a latency also `measured_latency`, timed on this device or read from the store), and the Pareto front of everything it evaluated (`front`:
+    benchmark accuracy, or the score without a truth table, against that cost, else against Θ)."""
+    best, core = state.best, setup.core(seed)
+    params = core.replace(preset="benchmark").params(best.arch) / 1e6 if best else math.nan
+    cost = setup.constraint.cost if setup.constraint is not None else None
+    value = "accuracy" if setup.truth else "score"
     return {
         "algo": spec, "seed": seed, "objective": objective, "arch": best.arch if best else None,
         "score": best.score if best else math.nan,
         "accuracy": float(setup.truth.get(best.arch, math.nan)) if best else math.nan,
         "params": params, "evaluations": state.proxy_evaluations, "lookups": state.truth_lookups,
-        "seconds": state.seconds,
+        "seconds": state.seconds, "cost_name": cost or "params",
+        "cost": float(best.metrics.get(cost, math.nan)) if best and cost else params,
+        "front_value": value, "front": evaluated_front(state.history, cost, core.size_k, value),
+        "measured_latency": _measured(setup, core, best.arch) if best and cost == "latency" else None,
     }
+
+
+def _measured(setup: SearchSetup, core: Setup, arch: str) -> float:
+    """The returned cell's latency on the size network (batch 1, fastest of 3 rounds, cached): what a
+    predicted constraint promised, checked."""
+    from ..latency import measure_cells
+    from .objectives import LATENCY_ROUNDS
+
+    timing = core.replace(preset=setup.size_network, seed=0, batch=None)
+    return float(measure_cells(timing, [arch], rounds=LATENCY_ROUNDS)[0])
 
 
 def summarise(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -234,8 +256,14 @@ def summarise(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float
             "evaluations": statistics.fmean(r["evaluations"] for r in runs),
             "lookups": statistics.fmean(r["lookups"] for r in runs),
             "seconds": statistics.fmean(r["seconds"] for r in runs),
+            "cost": _mean_finite(r.get("cost") for r in runs),
         }
     return summary
+
+
+def _mean_finite(values) -> float:
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    return statistics.fmean(finite) if finite else math.nan
 
 
 def run_experiment(setup: SearchSetup, algorithms: str, evaluations: int, seeds: Sequence[int], *,

@@ -125,15 +125,22 @@ def hnas_scorer(setup: Setup) -> Scorer:
 
 
 def efficient(base: Scorer, cost: CostFn, constraint: Constraint, mode: str = "hard", *,
-              gamma: float = MNAS_GAMMA, weight: float = 1.0) -> Scorer:
+              gamma: float = MNAS_GAMMA, weight: float = 1.0, margin: float = 0.0) -> Scorer:
     """`base` combined with `cost(arch)` under `constraint` (`efficiency.combine`); metrics
-    keep the score before and the cost."""
+    keep the score before and the cost. `margin` (≥ 0) is added to the cost a hard constraint
+    checks, for a predicted cost: the constraint then holds for cost + margin (metrics:
+    `bound`), so a cell accepted on a prediction is under the limit when measured unless the
+    prediction errs by more than the margin."""
+    if not margin >= 0:
+        raise ValueError(f"the cost margin must be >= 0, got {margin}")
 
     def scorer(arch: str) -> tuple[float, float, dict[str, float]]:
         raw, params, *rest = base(arch)
         value = cost(arch)
-        combined = combine(raw, value, constraint, mode, gamma=gamma, weight=weight)
-        return combined, params, {**(rest[0] if rest else {}), "before_cost": raw, constraint.cost: value}
+        checked = value + margin if mode == "hard" else value
+        combined = combine(raw, checked, constraint, mode, gamma=gamma, weight=weight)
+        metrics = {**(rest[0] if rest else {}), "before_cost": raw, constraint.cost: value}
+        return combined, params, {**metrics, "bound": checked} if margin and mode == "hard" else metrics
 
     return scorer
 
@@ -170,12 +177,16 @@ def objective_batch_size(objective: str) -> int:
 def build_objective(setup: Setup, objective: str, *, mu: float | None = None, sigma: float | None = None,
                     size_network: str = SIZE_PRESET, constraint: Constraint | None = None, mode: str = "hard",
                     gamma: float = MNAS_GAMMA, weight: float = 1.0,
-                    options: Mapping[str, Any] | None = None) -> Scorer:
+                    options: Mapping[str, Any] | None = None, latency: str = "measured") -> Scorer:
     """The scorer for `objective` on `setup`'s network: a proxy name, `reg_swap` (SWAP × f(Θ),
     Θ of the benchmark network, μ and σ in thousands of parameters), an ensemble name
     (optionally `NAME:m1,m2`), or `hnas`; then `constraint` applied under `mode`, its cost
     counted on the `size_network` (by default the benchmark network, the one a searched cell
-    is deployed in, so that `params<=0.5` means what the benchmark tables say)."""
+    is deployed in, so that `params<=0.5` means what the benchmark tables say). A latency
+    cost is `latency="measured"` (each cell timed as it is scored) or `"predicted"` (the
+    learned latency predictor of `swap_core.latency`, fitted once on cells measured on this
+    device, so a long search times no network; a hard limit then checks the prediction plus
+    the predictor's margin)."""
     name, _, members = check_objective(objective).partition(":")
     if name == HNAS:
         scorer = hnas_scorer(setup)
@@ -188,13 +199,33 @@ def build_objective(setup: Setup, objective: str, *, mu: float | None = None, si
     else:
         scorer = proxy_scorer(setup, name, options=options)
     if constraint is not None:
-        from .efficiency import cost_function
-
-        size_config = setup.space_obj.config(size_network, setup.dataset)
-        cost = cost_function(setup.space_obj, size_config, constraint.cost, device=setup.device)
-        scorer = efficient(scorer, cost, constraint, mode, gamma=gamma, weight=weight)
+        cost, margin = constraint_cost(setup, constraint.cost, size_network, latency)
+        scorer = efficient(scorer, cost, constraint, mode, gamma=gamma, weight=weight,
+                           margin=margin if mode == "hard" else 0.0)
     return scorer
 
 
-__all__ = ["HNAS", "TUNED_REGULARISER", "build_objective", "check_objective", "efficient", "ensemble_scorer", "hnas_scorer", "member_proxy",
+LATENCY_SOURCES = ("measured", "predicted")
+LATENCY_ROUNDS = 3  # a predicted latency's training cells, and the check of a returned cell: fastest of 3 rounds
+
+
+def constraint_cost(setup: Setup, cost: str, size_network: str = SIZE_PRESET,
+                    latency: str = "measured") -> tuple[CostFn, float]:
+    """(arch → cost on the `size_network`, margin a hard limit adds): see `build_objective`.
+    The latency predictor is fitted on cells of seed 0 of this space, preset and device
+    (latency does not depend on the weights), so every run and seed shares its measurements."""
+    if latency not in LATENCY_SOURCES:
+        raise ValueError(f"latency must be one of {LATENCY_SOURCES}, got {latency!r}")
+    if cost == "latency" and latency == "predicted":
+        from ..latency import latency_predictor
+
+        predictor = latency_predictor(setup.replace(preset=size_network, batch=None, seed=0), rounds=LATENCY_ROUNDS)
+        return predictor, float(predictor.margin_ms)
+    from .efficiency import cost_function
+
+    size_config = setup.space_obj.config(size_network, setup.dataset)
+    return cost_function(setup.space_obj, size_config, cost, device=setup.device), 0.0
+
+
+__all__ = ["HNAS", "LATENCY_ROUNDS", "LATENCY_SOURCES", "TUNED_REGULARISER", "build_objective", "check_objective", "constraint_cost", "efficient", "ensemble_scorer", "hnas_scorer", "member_proxy",
            "objective_batch_size", "objective_names", "proxy_scorer", "size_of", "size_regularised"]
