@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from . import latency
+from . import latency, latency_model
 from .setup import Setup
 from .store import ScoreStore
 
@@ -48,7 +48,7 @@ class LatencyState:
     curve: list[dict[str, Any]] = field(default_factory=list)
     cells: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    predictor: latency.LatencyPredictor | None = None
+    predictor: latency_model.LatencyPredictor | None = None
 
 
 def judge(predicted: Sequence[float], measured: Sequence[float]) -> dict[str, float]:
@@ -108,7 +108,7 @@ def latency_study(setup: Setup, measure: int = 300, holdout: int = 200, seed: in
     yield from _lookup(state, setup, held, y_held, (batch, repeats, warmup), store, clock)
     state.stage = "learned"
     settings = {"seed": seed, "rounds": rounds, **latency.timing_options(batch, repeats, warmup, clock)}
-    model = latency.fit_latency_predictor(setup, train, y_train, seed=seed, threads=threads, settings=settings)
+    model = latency_model.fit_latency_predictor(setup, train, y_train, seed=seed, threads=threads, settings=settings)
     predicted, ms = _timed(model.predict, held)
     state.predictor = model
     state.predictors["learned"] = {**judge(predicted, y_held), "ms_per_cell": ms, "margin_ms": model.margin_ms,
@@ -140,10 +140,10 @@ def _lookup(state: LatencyState, setup: Setup, held: list[str], y_held: np.ndarr
 def _curve(state: LatencyState, setup: Setup, train: list[str], y_train: np.ndarray, held: list[str],
            y_held: np.ndarray, points: Sequence[int], seed: int, threads: int) -> Iterator[LatencyState]:
     """The learned model refitted on the first n training cells, judged on the held-out cells."""
-    x_train = latency.feature_frame(setup.space_obj, train)
-    x_held = latency.feature_frame(setup.space_obj, held).reindex(columns=x_train.columns, fill_value=0.0)
+    x_train = latency_model.feature_frame(setup.space_obj, train)
+    x_held = latency_model.feature_frame(setup.space_obj, held).reindex(columns=x_train.columns, fill_value=0.0)
     for n in points:
-        booster = latency.fit_booster(x_train.to_numpy(float)[:n], y_train[:n], seed=seed, threads=threads)
+        booster = latency_model.fit_booster(x_train.to_numpy(float)[:n], y_train[:n], seed=seed, threads=threads)
         predicted = booster.predict(x_held.to_numpy(float), num_threads=threads)
         state.curve.append({"n": n, "predictor": "learned", **judge(predicted, y_held)})
         if "lookup" in state.predictors:  # the table uses no measured cell: flat, for comparison

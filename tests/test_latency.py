@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from swap_core import latency
+from swap_core import latency, latency_model
 from swap_core.cli import main
 from swap_core.latency_command import draw_split, latency_study
 from swap_core.setup import Setup
@@ -106,17 +106,17 @@ def _synthetic(setup, n=40):
 
 def test_learned_predictor_round_trips_through_json(setup):
     archs, ms = _synthetic(setup)
-    model = latency.fit_latency_predictor(setup, archs, ms, seed=0)
+    model = latency_model.fit_latency_predictor(setup, archs, ms, seed=0)
     assert model.margin_ms >= 0 and model.n_train == len(archs)
     others = latency.draw_cells(setup.space_obj, 10, 99, exclude=archs)
-    again = latency.LatencyPredictor.from_json(model.to_json())
+    again = latency_model.LatencyPredictor.from_json(model.to_json())
     assert np.array_equal(model.predict(others), again.predict(others))
     assert again(others[0]) == pytest.approx(float(again.predict(others[:1])[0]))
     assert again(ALL_CONV) > again(ALL_NONE)
 
 
 def test_latency_predictor_measures_and_fits(setup, store):
-    model = latency.latency_predictor(setup, n=10, seed=1, **FAST, store=store)
+    model = latency_model.latency_predictor(setup, n=10, seed=1, **FAST, store=store)
     assert model.n_train == 10 and store.count(latency.timing_setup(setup)) == 10
     assert model.settings["repeats"] == 1 and np.isfinite(model(ALL_CONV))
 
@@ -166,7 +166,7 @@ def test_command_writes_the_documented_json(tmp_path):
     assert {"arch", "measured_ms", "learned_ms", "lookup_ms"} <= set(result["cells"][0])
     assert result["setup"]["threads"] == 1 and result["setup"]["preset"] == "teaching"
     assert out.with_suffix(".csv").read_text().startswith("arch,measured_ms")
-    model = latency.LatencyPredictor.from_json((tmp_path / "model.json").read_text())
+    model = latency_model.LatencyPredictor.from_json((tmp_path / "model.json").read_text())
     assert model.n_train == 10
 
 

@@ -85,3 +85,15 @@ def test_the_search_command_runs_each_reward_form_side_by_side_and_resumes(tmp_p
     assert main([*args, "--resume"]) == 0
     assert "resuming: 6 of 6 runs" in capsys.readouterr().err
     assert json.loads(out.read_text())["runs"] == runs
+
+
+def test_the_cost_command_prints_size_memory_and_latency_of_one_cell(tmp_path, monkeypatch, capsys):
+    from swap_core.cli import main
+
+    monkeypatch.setenv("SWAP_EXPLORER_STORE", str(tmp_path / "store.db"))
+    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+    assert main(["cost", "--network", "teaching", "--arch", arch, "--batch", "4", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "nb201 teaching network" in out and "MFLOPs per image" in out
+    assert "batch    1: latency" in out and "batch    4: latency" in out and "peak activation memory" in out
+    assert main(["cost", "--arch", "|bogus~0|", "--device", "cpu"]) == 2

@@ -217,7 +217,7 @@ def constraint_cost(setup: Setup, cost: str, size_network: str = SIZE_PRESET,
     if latency not in LATENCY_SOURCES:
         raise ValueError(f"latency must be one of {LATENCY_SOURCES}, got {latency!r}")
     if cost == "latency" and latency == "predicted":
-        from ..latency import latency_predictor
+        from ..latency_model import latency_predictor
 
         predictor = latency_predictor(setup.replace(preset=size_network, batch=None, seed=0), rounds=LATENCY_ROUNDS)
         return predictor, float(predictor.margin_ms)
