@@ -114,6 +114,7 @@ def cmd_darts(args: argparse.Namespace) -> int:
     settings = {"selections": selections, "seeds": seeds, "flops_weights": flops_weights,
                 "config": {**recorded, "threads": torch.get_num_threads()}}  # as darts_experiment records it
     units = [(weight, seed) for weight in flops_weights for seed in seeds]
+    unit_name = "seeds" if len(flops_weights) == 1 else "(λ, seed) runs"  # as before λ, with one λ
     runs: dict[tuple[float, int], list[dict]] = {}  # (λ, seed) -> its runs, one per selection rule
     data, saved = "", 0
 
@@ -147,7 +148,7 @@ def cmd_darts(args: argparse.Namespace) -> int:
             save()
         except KeyboardInterrupt:
             pass
-        report_interrupted(saved if args.out else len(runs), len(units), "(λ, seed) runs", args.out)
+        report_interrupted(saved if args.out else len(runs), len(units), unit_name, args.out)
         return INTERRUPTED
     result = _darts_result(runs, units, settings, data)
     _print_darts(result["runs"], selections, flops_weights)
@@ -170,7 +171,8 @@ def _resume_darts(args: argparse.Namespace, settings: dict, units: list[tuple[fl
         unit = (run.get("flops_weight", 0.0), run.get("seed")) if isinstance(run, dict) else None
         if unit in units:
             runs.setdefault(unit, []).append(run)
-    print(f"resuming: {len(runs)} of {len(units)} (λ, seed) runs found in {args.out}", file=sys.stderr)
+    unit_name = "seeds" if len(settings["flops_weights"]) == 1 else "(λ, seed) runs"
+    print(f"resuming: {len(runs)} of {len(units)} {unit_name} found in {args.out}", file=sys.stderr)
     return previous.get("data", "")
 
 
