@@ -15,7 +15,7 @@ import streamlit as st
 from swap_core import tinynas
 from swap_core.cell_cost import PEAK_NOTE, cell_cost_states
 from swap_core.latency_command import latency_study
-from swap_core.search.efficiency import MNAS_GAMMA, Constraint, reward_curves
+from swap_core.search.efficiency import MNAS_GAMMA, Constraint, parse_constraint, reward_curves
 from swap_core.spaces import get_space
 
 from . import darts_flops, efficiency_figures as figures, latency_figures, tinynas_figures
@@ -291,10 +291,9 @@ def search_view() -> None:
 
 
 def _limit(text: str | None) -> float | None:
-    if not text:
-        return None
+    """The limit of the comparison's `--constraint` (None without a readable one)."""
     try:
-        return float(str(text).split("<=")[-1].split("<")[-1])
+        return parse_constraint(text).limit if text else None
     except ValueError:
         return None
 
