@@ -15,6 +15,7 @@ import torch
 
 from . import latency, netstats
 from .setup import Setup
+from .tinynas_costs import MB  # 10^6 bytes, as TinyNAS's budget: one unit on every page
 
 PEAK_NOTE = ("peak activation memory: the most bytes of live tensors in any one step of layer-by-layer "
              "inference, float32 (MCUNet's peak SRAM; `netstats.peak_activation_bytes`)")
@@ -28,7 +29,7 @@ def cell_cost_states(setup: Setup, arch: Any, batches: tuple[int, ...] = (1,)) -
     report: dict[str, Any] = {
         "arch": text, "network": f"{setup.space} {setup.preset}", "params_m": netstats.count_params(model) / 1e6,
         "mflops": netstats.count_flops(model, size), "threads": torch.get_num_threads(), "latency_ms": {},
-        "peak_mb": {b: netstats.peak_activation_bytes(model, size, batch=b) / 2**20 for b in batches}}
+        "peak_mb": {b: netstats.peak_activation_bytes(model, size, batch=b) / MB for b in batches}}
     yield dict(report)
     for batch in dict.fromkeys(batches):
         report["latency_ms"] = {**report["latency_ms"], batch: latency.measure_cell(setup, text, batch)}
