@@ -28,7 +28,7 @@ import json
 import math
 import statistics
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -300,3 +300,67 @@ def run_tinynas_bench(samples: int = 200, seed: int = 0, budget_s: float = 5.0) 
         print(f"  {label}: {len(result.variants)} variants, {seconds:.2f} s / {budget_s:g} s budget = "
               f"{seconds / budget_s:.2f}")
     return 0
+
+
+ENGINE_GOAL = 1.7  # issue 22: at least this speed-up with 2 workers on a 2-core machine
+
+
+def run_engine_bench(engine: str = "ray", workers: Sequence[int] = (1, 2), cells: int = 120, seed: int = 0,
+                     address: str | None = None) -> dict:
+    """Cells per second of `score --engine ray` with each worker count in `workers` (and of the
+    local engine in this process, for reference): `cells` random NB201 cells, swap, naswot,
+    synflow and params on the teaching network, one torch thread per worker, no store. The
+    workers are warmed up (torch imported, images loaded) before the clock starts. Prints the
+    speed-up of each count over the first, as a ratio against `ENGINE_GOAL`; returns the numbers."""
+    import random
+
+    from .engines import LocalEngine, open_engine
+    from .scoring import ScoreJob, score_archs
+    from .setup import Setup
+    from .spaces import get_space
+
+    space = get_space("nb201")
+    rng = random.Random(seed)
+    archs = [space.to_str(space.sample(rng)) for _ in range(cells)]
+    setup = Setup(space="nb201", preset="teaching", seed=seed, threads=1)
+    job = ScoreJob(setup, ("swap", "naswot", "synflow", "params"))
+    print(f"engine bench: {cells} NB201 cells, {', '.join(job.names)}, teaching network, 1 torch thread per worker")
+
+    def timed(runner, label: str) -> tuple[float, list]:
+        list(score_archs(job, archs[: 2 * getattr(runner, "workers", 1)], engine=runner, chunk=1))  # warm-up
+        start = time.perf_counter()
+        rows = list(score_archs(job, archs, engine=runner, chunk=2))
+        seconds = time.perf_counter() - start
+        print(f"  {label:<28} {cells / seconds:6.2f} cells/s ({seconds:.1f} s)", flush=True)
+        return cells / seconds, [(r["arch"], repr(r["values"]), r["failed"]) for r in rows]
+
+    results: dict = {"cells": cells, "workers": {}}
+    if engine == "local":
+        results["local"], _ = timed(LocalEngine(), "local (this process)")
+        return results
+    first_rows = None
+    runner = open_engine("ray", address=address, workers=max(workers))  # a local instance gets max(workers) CPUs
+    print(f"  {runner.describe()}")
+    try:
+        for count in workers:
+            runner.workers = count  # tasks in flight at once
+            rate, rows = timed(runner, f"ray, {count} worker(s)")
+            results["workers"][count] = rate
+            first_rows = first_rows or rows
+            if rows != first_rows:
+                print(f"  DIFFERENT scores with {count} workers")
+                results["same"] = False
+    finally:
+        runner.close()
+    base = results["workers"][workers[0]]
+    for count in workers[1:]:
+        speedup = results["workers"][count] / base
+        print(f"  speed-up {count} vs {workers[0]} worker(s): {speedup:.2f}x "
+              f"(goal >= {ENGINE_GOAL}x: ratio {speedup / ENGINE_GOAL:.2f})")
+        results.setdefault("speedup", {})[count] = speedup
+    results.setdefault("same", True)
+    print(f"  same scores with every worker count: {'yes' if results['same'] else 'NO'}")
+    return results
+
+
+__all__ += ["ENGINE_GOAL", "run_engine_bench"]

@@ -30,11 +30,12 @@ from .search.command import add_search_parser
 from .cli_helpers import (csv_rows, data_choices, data_source, finite_float, nonnegative_float, nonnegative_int,
                           open_csv, positive_float, positive_int, tighten_types)
 from .spaces.base import quote
-from .limits import apply_maxima
+from .limits import apply_maxima, check as check_limit
 from .reproducible import fix_threads
 from .durable import (INTERRUPTED, count_csv_rows, data_file, note_overwrite, refuse_same, report_interrupted,
                       resume_csv, was_interrupted, write_settings)
-from .explorer import score_row
+from .engines import add_engine_arguments, engine_from_args, memory_sample
+from .scoring import CHUNK_MAX, ScoreJob, score_archs
 from .prepare import default_jobs, prepare_states
 from .setup import Setup
 from .store import ScoreStore
@@ -73,18 +74,34 @@ def setup_from_args(args: argparse.Namespace, names: Sequence[str] = ()) -> Setu
     return setup
 
 
+def _arch_rows(args: argparse.Namespace, space) -> list[tuple[int | None, str]]:
+    """(line, text) of each architecture to score: --archs's lines, or with --all the whole space."""
+    if args.all:
+        if args.archs:
+            raise ValueError("give --archs or --all, not both")
+        try:
+            return [(None, space.to_str(arch)) for arch in space.enumerate()]
+        except NotImplementedError:
+            raise ValueError(f"--all: the space {args.space} is not finite; give --archs FILE") from None
+    if not args.archs:
+        raise ValueError("give the architectures to score: --archs FILE, or --all for every cell of a finite space")
+    if not Path(args.archs).is_file():
+        raise ValueError(f"architecture file {args.archs!r} not found")
+    return list(read_arch_file(Path(args.archs)))
+
+
 def cmd_score(args: argparse.Namespace) -> int:
-    """Score each architecture of --archs, appending its row to --out as it finishes; with
-    --resume the rows already in --out are kept and only the rest are scored."""
+    """Score each architecture of --archs (or of the whole space, --all) on the chosen engine,
+    appending the rows to --out in input order as they finish; with --resume the rows already
+    in --out are kept and only the rest are scored."""
     refuse_same(args.out, {"--archs": args.archs})  # before anything is read or written
     names = parse_proxy_list(args.proxies)
     setup = setup_from_args(args, names)
     space = setup.space_obj
-    if not Path(args.archs).is_file():
-        raise ValueError(f"architecture file {args.archs!r} not found")
-    rows = list(read_arch_file(Path(args.archs)))
+    rows = _arch_rows(args, space)
     if args.limit:
         rows = rows[: args.limit]
+    source = "--all" if args.all else args.archs
     options = _proxy_options(args, names)
     header = ["arch", *names, "seconds"]
     settings = {"command": "score", "setup": dataclasses.asdict(setup), "proxies": names, "options": options}
@@ -92,56 +109,81 @@ def cmd_score(args: argparse.Namespace) -> int:
     kept = resume_csv(out_path, header, settings) if args.resume else None  # arch -> rows already written
     if kept is None:
         note_overwrite(out_path)
+    failures: list[str] = []
+    todo: list[tuple[int | None, str]] = []
+    resumed = 0
+    for line, text in rows:
+        try:
+            arch = space.to_str(space.from_str(text))
+        except ValueError as error:
+            failures.append(f"{source}: line {line}: skipped: {error}")
+            continue
+        if kept and kept[arch] > 0:  # finished by the interrupted run
+            kept[arch] -= 1
+            resumed += 1
+        else:
+            todo.append((line, arch))
+    for message in failures:
+        print(message, file=sys.stderr)
     print(f"data: {setup.inputs(setup.largest_batch(names)).description} (each proxy takes its own batch of "
           f"{', '.join(sorted({str(setup.proxy_batch(n) or 1) for n in names}, key=int))} drawn by the seed)",
           file=sys.stderr)
     store = None if args.no_store else ScoreStore(args.store)
-    failures = undefined = resumed = written = 0
-    bar = ProgressBar(len(rows), label="score")
+    engine = engine_from_args(args)
+    print(engine.describe(), file=sys.stderr)
+    job = ScoreJob(setup, tuple(names), options)
+    undefined = written = 0
+    lost: list[str] = []
     out_path.parent.mkdir(parents=True, exist_ok=True)
     write_settings(out_path, settings)
+    start = time.perf_counter()
+    bar = ProgressBar(len(rows), label="score", initial=resumed + len(failures), unit="cell")
+    lines = {arch: line for line, arch in todo}
     try:
         with open(out_path, "w" if kept is None else "a", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             if kept is None or handle.tell() == 0:
                 writer.writerow(header)
                 handle.flush()
-            for done, (line, text) in enumerate(rows, start=1):
-                try:
-                    start = time.perf_counter()
-                    arch = space.from_str(text)
-                    if kept and kept[space.to_str(arch)] > 0:  # finished by the interrupted run
-                        kept[space.to_str(arch)] -= 1
-                        resumed += 1
-                        bar.update(done)
-                        continue
-                    values = score_row(setup, space.to_str(arch), names, store=store, options=options)
-                    seconds = time.perf_counter() - start
-                except ValueError as error:
-                    failures += 1
-                    print(f"\n{args.archs}: line {line}: skipped: {error}", file=sys.stderr)
+            for row in score_archs(job, [arch for _, arch in todo], engine=engine, store=store, chunk=args.chunk):
+                where = f"{source}: line {lines[row['arch']]}" if lines.get(row["arch"]) else row["arch"]
+                if row["failed"]:
+                    lost.append(f"{where}: not scored: {row['failed']}")
                 else:
-                    for message in values["errors"].values():
+                    for message in row["errors"].values():
                         undefined += 1
-                        print(f"\n{args.archs}: line {line}: left empty: {message}", file=sys.stderr)
+                        bar.write(f"{where}: left empty: {message}")
+                    values = row["values"]
                     cells = ["" if math.isnan(values[n]) else f"{values[n]:.10g}" for n in names]
-                    writer.writerow([space.to_str(arch), *cells, f"{seconds:.4f}"])
+                    writer.writerow([row["arch"], *cells, f"{row['seconds']:.4f}"])
                     handle.flush()
                     written += 1
-                bar.update(done)
+                bar.advance()
     except BaseException as error:
+        bar.close()
+        engine.close()
         if not was_interrupted(error):
             raise
         saved = count_csv_rows(out_path)
         report_interrupted(resumed + written if saved is None else saved, len(rows), "rows", out_path)
         return INTERRUPTED
-    summary = f"wrote {len(rows) - failures} rows to {out_path}"
+    bar.close()
+    seconds = time.perf_counter() - start
+    engine.close()
+    summary = f"wrote {resumed + written} rows to {out_path}"
     if resumed:
         summary += f" ({resumed} of them kept from the interrupted run)"
+    summary += f"; scored {written} cells in {seconds:.1f} s ({written / max(seconds, 1e-9):.2f} cells/s)"
     if failures or undefined:
-        summary += f"; {failures} rows skipped, {undefined} scores undefined (left empty)"
+        summary += f"; {len(failures)} rows skipped, {undefined} scores undefined (left empty)"
     print(summary, file=sys.stderr)
-    return 1 if failures or undefined else 0
+    if written:
+        print(f"{engine.memory.summary()}; this process: peak RSS {memory_sample()['peak_mb']:.0f} MB", file=sys.stderr)
+    if lost:
+        print(f"{len(lost)} cells were not scored (rerun with --resume to try them again):", file=sys.stderr)
+        for message in lost:
+            print(f"  {message}", file=sys.stderr)
+    return 1 if failures or undefined or lost else 0
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
@@ -319,6 +361,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.tinynas:
         from .bench import run_tinynas_bench
         return run_tinynas_bench(seed=args.seed)
+    if args.engine:
+        from .bench import run_engine_bench
+
+        counts = [positive_int(part) for part in args.workers.split(",") if part.strip()]
+        for count in counts:
+            check_limit("workers", count, "--workers")
+        if not counts:
+            raise ValueError("--workers: give worker counts, e.g. 1,2")
+        result = run_engine_bench(args.engine, counts, cells=args.cells, seed=args.seed, address=args.ray_address)
+        return 0 if result.get("same", True) else 1
     if args.classroom:
         from .classroom import run_classroom_bench
 
@@ -404,7 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=None, choices=all_datasets(),
                    help="default: the space's first (cifar10; TransNAS-Bench-101: class_scene)")
     p.add_argument("--network", default="benchmark", choices=all_presets())
-    p.add_argument("--archs", required=True, help="CSV with column 'arch', or one architecture per line")
+    p.add_argument("--archs", default=None, help="CSV with column 'arch', or one architecture per line")
+    p.add_argument("--all", action="store_true", help="every architecture of the space (NB201: 15,625; "
+                   "TransNAS-Bench-101 micro 4,096, macro 3,256), in the space's own order")
     p.add_argument("--limit", type=positive_int, default=None, help="score only the first N architectures")
     p.add_argument("--proxies", default="swap", help="comma-separated proxy names, or 'all'")
     p.add_argument("--mu", type=finite_float, default=None, help="reg_swap target size, thousands of parameters")
@@ -427,6 +481,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", default=None, help="score store file (default: $SWAP_EXPLORER_STORE, else the "
                    "user cache's scores.sqlite); scores found there are not computed again")
     p.add_argument("--no-store", action="store_true", help="compute every score, keep nothing")
+    add_engine_arguments(p)
+    p.add_argument("--chunk", type=positive_int, default=None,
+                   help=f"architectures per task (default: about 8 tasks per worker, at most {CHUNK_MAX})")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("prepare", help="before a lecture: score what the app's default views need into the store")
@@ -535,6 +592,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--lecture: which parts to measure, comma-separated")
     p.add_argument("--out", default=None, help="--lecture, --classroom: write the report as JSON")
     p.add_argument("--tinynas", action="store_true", help="only the TinyNAS view's computation (12 NB201 variants)")
+    p.add_argument("--engine", choices=["local", "ray"], default=None,
+                   help="only the scoring engine: cells per second with each --workers count and the speed-up")
+    p.add_argument("--workers", default="1,2", help="--engine: worker counts to compare, e.g. 1,2")
+    p.add_argument("--cells", type=positive_int, default=120, help="--engine: NB201 cells scored per worker count")
+    p.add_argument("--ray-address", default=None, help="--engine ray: a cluster (default: $RAY_ADDRESS, else one "
+                   "started here)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     p.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's own)")
     p.set_defaults(func=cmd_bench)

@@ -48,12 +48,13 @@ LIMITS: Mapping[str, Limit] = {
     "seconds": Limit(3_600, "a wait of an hour at most"),
     "warmup": Limit(100, "untimed passes before each timed measurement"),
     "rounds": Limit(20, "each round measures every cell again"),
+    "workers": Limit(4_096, "tasks in flight at once on a Ray cluster; each holds a network and its batch"),
 }
 
 # command-line destinations (argparse `dest`) that are not named as in LIMITS
 _DESTS = {"batch_size": "batch", "batch_sizes": "batch", "proxy_batch": "batch", "budget": "evaluations",
           "live_evaluations": "evaluations", "archs": "cells", "idle_wait": "seconds", "page_timeout": "seconds",
-          "measure": "cells", "holdout": "cells", "samples": "cells", "train_check": "cells"}
+          "measure": "cells", "holdout": "cells", "samples": "cells", "train_check": "cells", "chunk": "cells"}
 
 
 class LimitError(ValueError):

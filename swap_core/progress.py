@@ -1,36 +1,58 @@
-"""A dependency-free text progress bar for the CLI (written to stderr)."""
+"""The command line's progress bars (stderr): tqdm, with rate and time left.
+
+On a terminal the bar redraws in place; elsewhere (a CI log, a file) it writes a plain line
+at most every 5 seconds and one at the end, never carriage returns.
+"""
 from __future__ import annotations
 
 import sys
-import time
 from typing import TextIO
+
+from tqdm import tqdm
+
+
+class _Lines:
+    """A stream for tqdm off a terminal: each redraw as a line of its own."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        text = text.replace("\r", "").rstrip()
+        if text:
+            self.stream.write(text + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
 
 
 class ProgressBar:
-    """`bar.update(done, note)` redraws one line: bar, count, rate and time left."""
+    """`bar.update(done, note)` sets the count (and a note after the bar), `bar.advance()` adds
+    one; `bar.write(text)` prints a message above the bar; the bar closes when `done` reaches
+    the total, or on `close()`."""
 
-    def __init__(self, total: int, label: str = "", stream: TextIO | None = None, width: int = 28):
-        self.total = max(total, 1)
-        self.label = label
-        self.stream = stream or sys.stderr
-        self.width = width
-        self.start = time.perf_counter()
-        self._interactive = getattr(self.stream, "isatty", lambda: False)()
-        self._last_line = 0.0
+    def __init__(self, total: int, label: str = "", stream: TextIO | None = None, initial: int = 0,
+                 unit: str = "it"):
+        stream = stream or sys.stderr
+        interactive = getattr(stream, "isatty", lambda: False)()
+        self._bar = tqdm(total=max(int(total), 0), desc=label, initial=initial, unit=unit, dynamic_ncols=interactive,
+                         file=stream if interactive else _Lines(stream), mininterval=0.2 if interactive else 5.0,
+                         ncols=None if interactive else 100, smoothing=0.05, leave=True)
 
     def update(self, done: int, note: str = "") -> None:
-        now = time.perf_counter()
-        finished = done >= self.total
-        # When not on a terminal (CI logs), print at most one line every 5 s.
-        if not self._interactive and not finished and now - self._last_line < 5:
-            return
-        self._last_line = now
-        elapsed = now - self.start
-        rate = done / elapsed if elapsed > 0 else 0.0
-        left = (self.total - done) / rate if rate > 0 else float("nan")
-        filled = int(self.width * done / self.total)
-        bar = "#" * filled + "-" * (self.width - filled)
-        line = f"{self.label} [{bar}] {done}/{self.total} {rate:.2f}/s eta {left:.0f}s {note}"
-        end = "\r" if self._interactive and not finished else "\n"
-        self.stream.write(line.ljust(90) + end)
-        self.stream.flush()
+        if note:
+            self._bar.set_postfix_str(note, refresh=False)
+        if done > self._bar.n:
+            self._bar.update(done - self._bar.n)
+        if self._bar.total and done >= self._bar.total:
+            self.close()
+
+    def advance(self, count: int = 1) -> None:
+        self.update(self._bar.n + count)
+
+    def write(self, text: str) -> None:
+        self._bar.write(text, file=sys.stderr)
+
+    def close(self) -> None:
+        if not self._bar.disable:
+            self._bar.close()

@@ -171,11 +171,11 @@ def _interrupt_at(monkeypatch, module, name, calls):
 
 
 def test_score_interrupted_in_process_then_resumed_from_a_cut_line(tmp_path, capsys, monkeypatch):
-    import swap_core.cli as cli
+    import swap_core.scoring as scoring
 
     archs, out, alone = _archs(tmp_path, NB201[:4]), tmp_path / "s.csv", tmp_path / "alone.csv"
     assert main([*SCORE, "--archs", str(archs), "--out", str(alone)]) == 0
-    _interrupt_at(monkeypatch, cli, "score_row", 3)
+    _interrupt_at(monkeypatch, scoring, "score_chunk", 3)  # one cell per chunk on the local engine
     assert main([*SCORE, "--archs", str(archs), "--out", str(out)]) == durable.INTERRUPTED
     err = capsys.readouterr().err
     assert f"interrupted: 2 of 4 rows saved to {out}; continue with the same command plus --resume" in err
