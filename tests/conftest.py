@@ -200,3 +200,60 @@ def until_scored(at, key: str, timeout: float = 300.0):
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+RAY_TEST_ADDRESS = "SWAP_EXPLORER_TEST_RAY_ADDRESS"  # a Ray head for the tests (.ci/run starts one)
+
+
+@pytest.fixture(scope="session")
+def ray_address():
+    """The address of a real Ray cluster for the engine tests: the head .ci/run started
+    ($SWAP_EXPLORER_TEST_RAY_ADDRESS), else one started here with `ray start --head` on 127.0.0.1
+    (2 CPUs) and stopped at the end of the session. $RAY_ADDRESS is left alone: the app shows its
+    cluster widgets only where a test sets it. This process connects to it once (`ray.init`) and
+    disconnects at the end."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    os.environ.setdefault("RAY_AUTH_MODE", "token")  # before ray is imported: the head asks for its token
+    pytest.importorskip("ray", reason="the ray package is not installed")
+    import ray
+
+    address, head = os.environ.get(RAY_TEST_ADDRESS), None
+    if not address:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        ray_cli = Path(sys.executable).with_name("ray")
+        env = {**os.environ, "RAY_AUTH_MODE": "token",  # the head asks for a token, ray status sends it
+               "SWAP_EXPLORER_DATA": str(Path(os.environ.get("SWAP_EXPLORER_DATA", ".")).resolve())}
+        head = subprocess.Popen([str(ray_cli), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
+                                 f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+                                 "--disable-usage-stats"], start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        address = f"127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            status = subprocess.run([str(ray_cli), "status", f"--address={address}"], capture_output=True, text=True,
+                                    env=env)
+            if status.returncode == 0:
+                break
+            if head.poll() is not None or time.monotonic() > deadline:
+                os.killpg(head.pid, signal.SIGKILL)
+                pytest.skip(f"a Ray head could not be started on {address}: {status.stderr.strip()[-300:]}")
+            time.sleep(1)
+    yield address
+    if ray.is_initialized():
+        ray.shutdown()
+    if head is not None:  # the head and the processes it started (a group of their own)
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(20)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(head.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -46,6 +46,17 @@ def _task(fn: Callable[[Any], Any], payload: Any, threads: int | None, die_once:
     return value, memory_sample()
 
 
+def _use_token_if_any() -> None:
+    """A head started by `ray start` asks for its token (Ray >= 2.5x), which a client sends only
+    in token mode: choose it when this machine has a token and the user chose no mode (a
+    cluster without authentication accepts such a client too)."""
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH") \
+            or (Path.home() / ".ray" / "auth_token").is_file():
+        os.environ["RAY_AUTH_MODE"] = "token"  # read by ray when it is imported; one connection per process
+
+
 def _import_ray():
     try:
         import ray
@@ -58,6 +69,7 @@ class RayEngine:
     name = "ray"
 
     def __init__(self, address: str | None = None, workers: int | None = None):
+        _use_token_if_any()  # before ray is imported: it reads the mode once
         ray = _import_ray()
         self._ray = ray
         self.started_here = False
@@ -79,8 +91,9 @@ class RayEngine:
             except (ConnectionError, RuntimeError, ValueError) as error:
                 where = f"the Ray cluster at {address}" if address else "a local Ray instance"
                 raise ValueError(f"cannot connect to {where}: {str(error).splitlines()[0] if str(error) else error}; "
-                                 "check the address (ray status) or leave --ray-address and $RAY_ADDRESS unset "
-                                 "to start one here") from None
+                                 "check the address (ray status), and that this machine has the cluster's token "
+                                 "(~/.ray/auth_token as on the head, or $RAY_AUTH_TOKEN), or leave --ray-address "
+                                 "and $RAY_ADDRESS unset to start one here") from None
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.cpus = cpus
         self.workers = workers or max(cpus, 1)
