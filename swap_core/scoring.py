@@ -81,7 +81,8 @@ def score_archs(job: ScoreJob, archs: Sequence[str], *, engine: Any, store: Any 
     chunks = [todo[start:start + size] for start in range(0, len(todo), size)]
     following = 0
     try:
-        for event in engine.map(score_chunk, [(job, [archs[i] for i in c]) for c in chunks], threads=setup.threads):
+        for event in engine.map(score_chunk, [(job, [archs[i] for i in c]) for c in chunks], threads=setup.threads,
+                                gpu=setup.device.startswith("cuda")):
             indices = chunks[event.index]
             if isinstance(event, Failed):
                 for index in indices:

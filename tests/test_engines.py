@@ -27,7 +27,7 @@ class Shuffled:
         self.fail, self.interrupt_after = fail, interrupt_after
         self.sent: list = []
 
-    def map(self, fn, payloads, threads=None):
+    def map(self, fn, payloads, threads=None, gpu=False):
         self.sent = list(payloads)
         for count, index in enumerate(reversed(range(len(payloads)))):
             if count == self.interrupt_after:

@@ -94,8 +94,8 @@ class LocalEngine:
         self.memory = MemoryLog()
 
     def map(self, fn: Callable[[Any], Any], payloads: Sequence[Any],
-            threads: int | None = None) -> Iterator[Done | Failed]:
-        """`threads` is for workers of their own: this process keeps the count it was started with."""
+            threads: int | None = None, gpu: bool = False) -> Iterator[Done | Failed]:
+        """`threads` and `gpu` are for workers of their own: this process keeps its thread count and devices."""
         for index, payload in enumerate(payloads):
             try:
                 value = fn(payload)

@@ -25,6 +25,7 @@ from typing import Any
 from . import RETRIES, Done, Failed, MemoryLog, memory_sample
 
 DIE_ONCE_ENV = "SWAP_EXPLORER_RAY_DIE_ONCE"
+GPU_SHARE = 0.25  # with --device cuda, four tasks share one GPU (a proxy batch takes a fraction of its memory)
 _PASSED_ON = ("SWAP_EXPLORER_DATA", "SWAP_EXPLORER_THREADS")
 
 
@@ -100,6 +101,7 @@ class RayEngine:
         if workers and workers > cpus:
             print(f"note: {workers} workers asked, the cluster has {cpus} CPUs: tasks will queue", file=sys.stderr)
         self._remote = ray.remote(_task).options(num_cpus=1, max_retries=RETRIES, retry_exceptions=False)
+        self._on_gpu = self._remote.options(num_gpus=GPU_SHARE)
 
     def describe(self) -> str:
         where = "a Ray instance started here" if self.started_here else "the Ray cluster " + \
@@ -107,8 +109,10 @@ class RayEngine:
         return f"ray engine: {where}, {self.cpus} CPUs, {self.workers} tasks at once"
 
     def map(self, fn: Callable[[Any], Any], payloads: Sequence[Any],
-            threads: int | None = None) -> Iterator[Done | Failed]:
+            threads: int | None = None, gpu: bool = False) -> Iterator[Done | Failed]:
+        """`gpu`: each task asks Ray for `GPU_SHARE` of a GPU (Ray hides GPUs from tasks that ask for none)."""
         ray = self._ray
+        remote = self._on_gpu if gpu else self._remote
         pending = list(enumerate(payloads))
         pending.reverse()
         in_flight: dict[Any, int] = {}
@@ -116,7 +120,7 @@ class RayEngine:
             while pending or in_flight:
                 while pending and len(in_flight) < self.workers:
                     index, payload = pending.pop()
-                    in_flight[self._remote.remote(fn, payload, threads, self.die_once)] = index
+                    in_flight[remote.remote(fn, payload, threads, self.die_once)] = index
                 ready, _ = ray.wait(list(in_flight), num_returns=1)
                 for ref in ready:
                     index = in_flight.pop(ref)
