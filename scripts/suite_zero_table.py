@@ -2,11 +2,14 @@
 
 For each zc file (NB201 CIFAR-10 / CIFAR-100 / ImageNet16-120, NB301 CIFAR-10 by default)
 this runs `python -m swap_core score` on all its architectures (split into `--jobs`
-parallel chunks), then `python -m swap_core correlate --reference` on the merged scores,
-and prints one markdown table: per proxy, Spearman ρ with the file's validation accuracy,
-ours beside NAS-Bench-Suite-Zero's own, and ρ between our scores and the reference column.
+parallel chunks; with `--engine ray`, one `score --engine ray` per file, whose tasks the Ray
+cluster runs in parallel, and `--resume` continues its scores file), then
+`python -m swap_core correlate --reference` on the merged scores, and prints one markdown
+table: per proxy, Spearman ρ with the file's validation accuracy, ours beside
+NAS-Bench-Suite-Zero's own, and ρ between our scores and the reference column.
 
     SWAP_EXPLORER_DATA=../shared/data python scripts/suite_zero_table.py --batch-size 64 --out runs/
+    SWAP_EXPLORER_DATA=../shared/data python scripts/suite_zero_table.py --engine ray --ray-address HOST:6379
 """
 from __future__ import annotations
 
@@ -30,11 +33,32 @@ FILES = {
 DEFAULT_FILES = ("nb201_cifar10", "nb201_cifar100", "nb201_imagenet16-120", "nb301_cifar10")
 
 
-def run(cmd: list[str], env: dict) -> None:
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if done.returncode not in (0, 1):  # 1: some scores undefined (left empty), reported in stderr
-        sys.stderr.write(done.stderr[-3000:])
+def run(cmd: list[str], env: dict, capture: bool = True) -> None:
+    """`capture`: keep the command's stderr unless it fails (parallel jobs would mix their bars)."""
+    done = subprocess.run(cmd, env=env, stderr=subprocess.PIPE if capture else None, text=True)
+    if done.returncode not in (0, 1):  # 1: some scores undefined (left empty) or cells lost, reported in stderr
+        sys.stderr.write((done.stderr or "")[-3000:])
         raise SystemExit(f"failed: {' '.join(cmd)}")
+
+
+def score_command(space: str, dataset: str, arch_file: Path, out: Path, args: argparse.Namespace) -> list[str]:
+    return [sys.executable, "-m", "swap_core", "score", "--space", space, "--dataset", dataset,
+            "--network", "benchmark", "--archs", str(arch_file), "--proxies", args.proxies,
+            "--batch-size", str(args.batch_size), "--seed", str(args.seed), "--device", args.device,
+            "--out", str(out)]
+
+
+def score_file_on_ray(name: str, archs: list[str], args: argparse.Namespace, out: Path, env: dict) -> Path:
+    """One `score --engine ray` over the whole file: the cluster runs its chunks in parallel."""
+    space, dataset = FILES[name]
+    arch_file, merged = out / f"{name}.archs.txt", out / f"{name}.scores.csv"
+    arch_file.write_text("\n".join(archs) + "\n")
+    cmd = score_command(space, dataset, arch_file, merged, args) + ["--engine", "ray"]
+    for flag, value in (("--ray-address", args.ray_address), ("--workers", args.workers), ("--threads", args.threads)):
+        cmd += [flag, str(value)] if value else []
+    run(cmd + (["--resume"] if args.resume and merged.exists() else []), env, capture=False)
+    arch_file.unlink()
+    return merged
 
 
 def score_file(name: str, args: argparse.Namespace, out: Path, env: dict) -> Path:
@@ -44,6 +68,8 @@ def score_file(name: str, args: argparse.Namespace, out: Path, env: dict) -> Pat
         archs = [row["arch"] for row in csv.DictReader(handle)]
     if args.limit:
         archs = archs[: args.limit]
+    if args.engine == "ray":
+        return score_file_on_ray(name, archs, args, out, env)
     chunks = [archs[i:: args.jobs] for i in range(args.jobs)]
     parts = []
     with ThreadPoolExecutor(args.jobs) as pool:
@@ -53,11 +79,7 @@ def score_file(name: str, args: argparse.Namespace, out: Path, env: dict) -> Pat
             arch_file.write_text("\n".join(chunk) + "\n")
             part = out / f"{name}.part{i}.csv"
             parts.append(part)
-            cmd = [sys.executable, "-m", "swap_core", "score", "--space", space, "--dataset", dataset,
-                   "--network", "benchmark", "--archs", str(arch_file), "--proxies", args.proxies,
-                   "--batch-size", str(args.batch_size), "--seed", str(args.seed), "--device", args.device,
-                   "--out", str(part)]
-            futures.append(pool.submit(run, cmd, env))
+            futures.append(pool.submit(run, score_command(space, dataset, arch_file, part, args), env))
         for future in futures:
             future.result()
     merged = out / f"{name}.scores.csv"
@@ -82,11 +104,22 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads per job (OMP_NUM_THREADS)")
+    parser.add_argument("--jobs", type=int, default=1, help="parallel score processes (--engine local)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads per job or Ray task")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local: --jobs score processes here (default); ray: one score --engine ray per file")
+    parser.add_argument("--ray-address", default=None, help="with --engine ray (default: $RAY_ADDRESS, else a "
+                        "Ray instance started here)")
+    parser.add_argument("--workers", type=int, default=None, help="Ray tasks at once (default: the cluster's CPUs)")
+    parser.add_argument("--resume", action="store_true", help="with --engine ray: continue each file's scores.csv")
     parser.add_argument("--limit", type=int, default=None, help="only the first N architectures of each file")
     parser.add_argument("--out", default="suite_zero")
     args = parser.parse_args()
+    if args.engine == "ray" and args.jobs != 1:
+        print("note: --jobs is ignored with --engine ray (the cluster runs the chunks in parallel; see --workers)",
+              file=sys.stderr)
+    if args.engine == "local" and (args.ray_address or args.workers or args.resume):
+        parser.error("--ray-address, --workers and --resume need --engine ray")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)

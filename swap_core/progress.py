@@ -5,10 +5,14 @@ at most every 5 seconds and one at the end, never carriage returns.
 """
 from __future__ import annotations
 
+import re
 import sys
 from typing import TextIO
 
 from tqdm import tqdm
+
+
+_CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class _Lines:
@@ -18,7 +22,7 @@ class _Lines:
         self.stream = stream
 
     def write(self, text: str) -> None:
-        text = text.replace("\r", "").rstrip()
+        text = _CONTROL.sub("", text.replace("\r", "")).rstrip()  # no cursor moves of stacked bars
         if text:
             self.stream.write(text + "\n")
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import RETRIES, Done, Failed, MemoryLog, memory_sample
+from .base import RETRIES, Done, Failed, MemoryLog, memory_sample
 
 DIE_ONCE_ENV = "SWAP_EXPLORER_RAY_DIE_ONCE"
 GPU_SHARE = 0.25  # with --device cuda, four tasks share one GPU (a proxy batch takes a fraction of its memory)
@@ -87,7 +87,9 @@ class RayEngine:
                 if address:
                     ray.init(address=address, **options)
                 else:
-                    ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, **options)
+                    # address="local": a new instance even where a `ray start` head runs on this machine
+                    ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
+                             **options)
                     self.started_here = True
             except (ConnectionError, RuntimeError, ValueError) as error:
                 where = f"the Ray cluster at {address}" if address else "a local Ray instance"
@@ -100,8 +102,9 @@ class RayEngine:
         self.workers = workers or max(cpus, 1)
         if workers and workers > cpus:
             print(f"note: {workers} workers asked, the cluster has {cpus} CPUs: tasks will queue", file=sys.stderr)
-        self._remote = ray.remote(_task).options(num_cpus=1, max_retries=RETRIES, retry_exceptions=False)
-        self._on_gpu = self._remote.options(num_gpus=GPU_SHARE)
+        task = {"num_cpus": 1, "max_retries": RETRIES, "retry_exceptions": False}
+        self._remote = ray.remote(_task).options(**task)
+        self._on_gpu = ray.remote(_task).options(**task, num_gpus=GPU_SHARE)
 
     def describe(self) -> str:
         where = "a Ray instance started here" if self.started_here else "the Ray cluster " + \

@@ -7,6 +7,12 @@ each returns, with evaluations, lookups and seconds, and writes the runs as JSON
 options}, "complete": whether every run is in}`, rewritten after each finished run; Ctrl-C
 keeps what finished and `--resume` continues it. Bad input
 raises ValueError, which `cli.main` turns into a message and exit code 2.
+
+`--engine ray` (`swap_core.engines`) sends every (reward form, algorithm, seed) run not yet in
+the file as one task (`experiment.run_search_task`: a SearchSetup and the run's names, never a
+model), all at once; records are written as they complete and listed in plan order, as the
+local engine gives them. A run that failed after the engine's retries is listed at the end with
+its reason (exit code 1); `--resume` runs it again.
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from dataclasses import replace
 from collections.abc import Callable
 
 from ..cli_helpers import data_choices, data_source, json_safe, read_truth, resolve_device
+from ..engines import Failed, add_engine_arguments, engine_from_args
 from ..durable import (INTERRUPTED, check_settings, data_file, note_overwrite, read_json, refuse_same,
                        report_interrupted, was_interrupted, write_json)
 from ..reproducible import fix_threads
@@ -24,7 +31,10 @@ from ..spaces import all_datasets, all_presets, dataset_for, get_space, space_ch
 from .base import SearchState
 from .efficiency import COSTS, MODES, parse_constraint
 from .objectives import LATENCY_SOURCES
-from .experiment import SearchSetup, check_search, parse_algorithms, parse_seeds, run_experiment, summarise
+from .experiment import (SearchSetup, check_search, parse_algorithms, parse_seeds, run_experiment, run_search_task,
+                         summarise)
+
+_ENGINE_KEYS = ("engine", "ray_address", "workers")  # where runs go, not what they compute: not in "setup"
 
 
 def _search_progress(bars: dict) -> Callable:
@@ -61,13 +71,18 @@ def _label(spec: str, mode: str, modes: list[str]) -> str:
     return spec if len(modes) == 1 else f"{spec}[{mode}]"
 
 
+def _relabel(record: dict, mode: str, modes: list[str], setup: SearchSetup) -> dict:
+    """A run's record as runs.json holds it: named by `_label`, carrying its reward form."""
+    return {**record, "algo": _label(record["algo"], mode, modes), "mode": mode if setup.constraint else None}
+
+
 def _run_modes(setup: SearchSetup, modes: list[str], args: argparse.Namespace, seeds: list[int],
                finished: Callable[[dict], None], done: dict) -> dict:
     """`run_experiment` once per reward form; records named by `_label` and carrying `mode`."""
     runs: list[dict] = []
     for mode in modes:
         def relabel(record: dict, mode: str = mode) -> dict:
-            return {**record, "algo": _label(record["algo"], mode, modes), "mode": mode if setup.constraint else None}
+            return _relabel(record, mode, modes, setup)
 
         known = {(spec, seed): record for spec, _, _ in parse_algorithms(args.algo) for seed in seeds
                  if (record := done.get((_label(spec, mode, modes), seed))) is not None}
@@ -76,6 +91,44 @@ def _run_modes(setup: SearchSetup, modes: list[str], args: argparse.Namespace, s
                                 finished=known)
         runs += [r if "mode" in r else relabel(r) for r in result["runs"]]
     return {"runs": runs, "summary": summarise(runs)}
+
+
+def _run_on_engine(setup: SearchSetup, modes: list[str], args: argparse.Namespace, seeds: list[int],
+                   finished: Callable[[dict], None], done: dict, engine) -> tuple[dict, list[str]]:
+    """Every (reward form, algorithm, seed) run not in `done` as one task on `engine`, all at once:
+    ({"runs", "summary"} in plan order, as `_run_modes` gives them; the failed runs, with their
+    reasons). Each record reaches `finished` as its task completes, in any order."""
+    specs = [spec for spec, _, _ in parse_algorithms(args.algo)]
+    plan = [(mode, spec, seed) for mode in modes for spec in specs for seed in seeds]
+    todo = [(mode, spec, seed) for mode, spec, seed in plan if (_label(spec, mode, modes), seed) not in done]
+    payloads = [(replace(setup, mode=mode), spec, args.budget, seed) for mode, spec, seed in todo]
+    count = len(plan) - len(todo)
+    bar = ProgressBar(len(plan), label="search", initial=count, unit="run")
+    failed: list[str] = []
+    try:
+        for outcome in engine.map(run_search_task, payloads, threads=setup.threads):
+            mode, spec, seed = todo[outcome.index]
+            name, count = f"{_label(spec, mode, modes)} seed {seed}", count + 1
+            if isinstance(outcome, Failed):
+                failed.append(f"{name}: {outcome.reason}")
+                bar.update(count, note=f"{name} failed")
+                continue
+            finished(_relabel(outcome.value, mode, modes, setup))
+            value = outcome.value["accuracy"] if setup.truth else outcome.value["score"]
+            bar.update(count, note=f"{name}: {'accuracy' if setup.truth else 'score'} {value:.4g}")
+    finally:
+        bar.close()
+    runs = [r if "mode" in r else _relabel(r, mode, modes, setup)  # as `_run_modes` lists a resumed run
+            for mode, spec, seed in plan if (r := done.get((_label(spec, mode, modes), seed))) is not None]
+    return {"runs": runs, "summary": summarise(runs)}, failed
+
+
+def _print_summary(summary: dict, constraint) -> None:
+    cost = f"{constraint.cost} ({COSTS[constraint.cost].split(' per')[0]})" if constraint else "params (M)"
+    print(f"{'algorithm':<22} {'accuracy (%)':>16} {'n':>3} {'evaluations':>11} {'lookups':>7} {'seconds':>8}  {cost}")
+    for spec, row in summary.items():
+        print(f"{spec:<22} {row['mean']:>8.2f} ± {row['std']:<5.2f} {row['n']:>3} {row['evaluations']:>11.0f} "
+              f"{row['lookups']:>7.0f} {row['seconds']:>8.1f}  {row['cost']:.4g}")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -96,7 +149,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     for spec, _, _ in specs:  # every mistake before a file is touched
         check_search(setup, spec, args.budget)
     settings = {**{key: value for key, value in sorted(vars(args).items())
-                   if key not in ("func", "command", "out", "resume")},
+                   if key not in ("func", "command", "out", "resume", *_ENGINE_KEYS)},
                 "dataset": setup.dataset, "device": setup.device}  # as resolved
     plan = [(_label(spec, mode, modes), seed) for mode in modes for spec, _, _ in specs for seed in seeds]
     done: dict[tuple[str, int], dict] = {}
@@ -114,16 +167,22 @@ def cmd_search(args: argparse.Namespace) -> int:
         done[(record["algo"], record["seed"])] = record
         save()
 
-    if args.out:
-        previous = read_json(args.out) if args.resume else None
-        if previous is not None:
-            done = _resumed_runs(args.out, previous, settings, plan)
-            print(f"resuming: {len(done)} of {len(plan)} runs found in {args.out}", file=sys.stderr)
-        else:
-            note_overwrite(args.out)
-        save()  # a file that cannot be written fails now, not after the first run
+    previous = read_json(args.out) if args.out and args.resume else None
+    if previous is not None:
+        done = _resumed_runs(args.out, previous, settings, plan)
+        print(f"resuming: {len(done)} of {len(plan)} runs found in {args.out}", file=sys.stderr)
+    engine = engine_from_args(args)  # a Ray cluster that cannot be reached: before the file is touched
+    failed: list[str] = []
     try:
-        result = _run_modes(setup, modes, args, seeds, finished, done)
+        if args.out:
+            if previous is None:
+                note_overwrite(args.out)
+            save()  # a file that cannot be written fails now, not after the first run
+        if engine.name == "local":  # in this process, a progress bar per run, as always
+            result = _run_modes(setup, modes, args, seeds, finished, done)
+        else:
+            print(engine.describe(), file=sys.stderr)
+            result, failed = _run_on_engine(setup, modes, args, seeds, finished, done, engine)
     except BaseException as error:
         if not was_interrupted(error):
             raise
@@ -133,16 +192,17 @@ def cmd_search(args: argparse.Namespace) -> int:
             pass
         report_interrupted(saved if args.out else len(done), len(plan), "runs", args.out)
         return INTERRUPTED
-    result["setup"] = settings
-    cost = f"{constraint.cost} ({COSTS[constraint.cost].split(' per')[0]})" if constraint else "params (M)"
-    print(f"{'algorithm':<22} {'accuracy (%)':>16} {'n':>3} {'evaluations':>11} {'lookups':>7} {'seconds':>8}  {cost}")
-    for spec, row in result["summary"].items():
-        print(f"{spec:<22} {row['mean']:>8.2f} ± {row['std']:<5.2f} {row['n']:>3} {row['evaluations']:>11.0f} "
-              f"{row['lookups']:>7.0f} {row['seconds']:>8.1f}  {row['cost']:.4g}")
+    finally:
+        engine.close()
+    _print_summary(result["summary"], constraint)
     if args.out:
         save()
         print(f"wrote {len(result['runs'])} runs to {args.out}", file=sys.stderr)
-    return 0
+    if failed:
+        print(f"{len(failed)} of {len(plan)} runs failed (rerun with --resume to run them again):", file=sys.stderr)
+        for message in failed:
+            print(f"  {message}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def add_search_parser(sub) -> None:
@@ -186,6 +246,7 @@ def add_search_parser(sub) -> None:
                    "must not be the --truth file")
     p.add_argument("--resume", action="store_true", help="continue the --out file of an interrupted run: its "
                    "finished (algorithm, seed) runs are kept, the rest run; refused if its settings differ")
+    add_engine_arguments(p, what="(algorithm, seed) runs")
     p.set_defaults(func=cmd_search)
 
 

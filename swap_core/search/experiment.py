@@ -178,6 +178,13 @@ def run_search(setup: SearchSetup, spec: str, evaluations: int, seed: int, *,
     return _record(setup, spec, objective_for(info, override, setup), seed, state)
 
 
+def run_search_task(payload: tuple[SearchSetup, str, int, int]) -> dict[str, Any]:
+    """One run as an engine task (`swap_core.engines`): `(setup, spec, evaluations, seed)` → its
+    record, as `run_search` gives it (a worker builds its own networks; no progress callback)."""
+    setup, spec, evaluations, seed = payload
+    return run_search(setup, spec, evaluations, seed)
+
+
 def command_line(setup: SearchSetup, spec: str, evaluations: int, seeds: str, truth_spec: str | None = None) -> str:
     """The `python -m swap_core search` command that runs the same searches as these settings."""
     core = setup.core(0)
@@ -294,4 +301,4 @@ def run_experiment(setup: SearchSetup, algorithms: str, evaluations: int, seeds:
 
 
 __all__ = ["DEFAULT_OBJECTIVE", "SearchSetup", "check_search", "command_line", "objective_for", "search_states", "parse_algorithms", "parse_seeds", "run_experiment",
-           "run_search", "summarise", "total_steps"]
+           "run_search", "run_search_task", "summarise", "total_steps"]
