@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from swap_core import benchmarks, lab, limits, prepare, stats
+from swap_core.cluster_job import cluster_address
 from swap_core.ensembles import get_ensemble, list_ensembles
 from swap_core.proxies import get_proxy, list_proxies
 from ui import cached
@@ -82,6 +83,10 @@ archset = lab.arch_set(settings.space_name, settings.dataset, choice, int(size),
 st.caption(f"{archset.label}; accuracy from `{archset.truth or 'no table'}`; proxies on the {settings.preset} "
            f"network with {settings.batch_size} images; sizes are the benchmark network's.")
 
+if cluster_address():  # $RAY_ADDRESS: large jobs can go to the Ray cluster (else no widget, no ray import)
+    from ui.cluster_panel import cluster_panel
+
+    cluster_panel(settings, list(archset.archs), archset.label, scored, page_key="pl_scoring")
 table, complete = scoring_panel(settings, list(archset.archs), scored, key="pl_scoring")
 if table.empty:
     st.stop()

@@ -90,6 +90,11 @@ def _arch_rows(args: argparse.Namespace, space) -> list[tuple[int | None, str]]:
     return list(read_arch_file(Path(args.archs)))
 
 
+def _print_memory(engine) -> None:
+    """The workers' memory over the run, and this process's peak (a whole space: flat or not)."""
+    print(f"{engine.memory.summary()}; this process: peak RSS {memory_sample()['peak_mb']:.0f} MB", file=sys.stderr)
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     """Score each architecture of --archs (or of the whole space, --all) on the chosen engine,
     appending the rows to --out in input order as they finish; with --resume the rows already
@@ -165,6 +170,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         if not was_interrupted(error):
             raise
         saved = count_csv_rows(out_path)
+        if written:
+            _print_memory(engine)
         report_interrupted(resumed + written if saved is None else saved, len(rows), "rows", out_path)
         return INTERRUPTED
     bar.close()
@@ -178,7 +185,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         summary += f"; {len(failures)} rows skipped, {undefined} scores undefined (left empty)"
     print(summary, file=sys.stderr)
     if written:
-        print(f"{engine.memory.summary()}; this process: peak RSS {memory_sample()['peak_mb']:.0f} MB", file=sys.stderr)
+        _print_memory(engine)
     if lost:
         print(f"{len(lost)} cells were not scored (rerun with --resume to try them again):", file=sys.stderr)
         for message in lost:

@@ -109,7 +109,8 @@ class RayEngine:
     def describe(self) -> str:
         where = "a Ray instance started here" if self.started_here else "the Ray cluster " + \
             str(self._ray.get_runtime_context().gcs_address)
-        return f"ray engine: {where}, {self.cpus} CPUs, {self.workers} tasks at once"
+        cpus, tasks = f"{self.cpus} CPU{'s' * (self.cpus != 1)}", f"{self.workers} task{'s' * (self.workers != 1)}"
+        return f"ray engine: {where}, {cpus}, {tasks} at once"
 
     def map(self, fn: Callable[[Any], Any], payloads: Sequence[Any],
             threads: int | None = None, gpu: bool = False) -> Iterator[Done | Failed]:
