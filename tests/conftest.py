@@ -229,6 +229,8 @@ def ray_address():
         ray_cli = Path(sys.executable).with_name("ray")
         env = {**os.environ, "RAY_AUTH_MODE": "token",  # the head asks for a token, ray status sends it
                "SWAP_EXPLORER_DATA": str(Path(os.environ.get("SWAP_EXPLORER_DATA", ".")).resolve())}
+        # a head in token mode needs a token: make one where this machine has none (a fresh CI machine)
+        subprocess.run([str(ray_cli), "get-auth-token", "--generate"], capture_output=True, env=env, check=False)
         head = subprocess.Popen([str(ray_cli), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
                                  f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
                                  "--disable-usage-stats"], start_new_session=True,
@@ -241,7 +243,10 @@ def ray_address():
             if status.returncode == 0:
                 break
             if head.poll() is not None or time.monotonic() > deadline:
-                os.killpg(head.pid, signal.SIGKILL)
+                try:
+                    os.killpg(head.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
                 pytest.skip(f"a Ray head could not be started on {address}: {status.stderr.strip()[-300:]}")
             time.sleep(1)
     yield address
