@@ -95,6 +95,70 @@ def _print_memory(engine) -> None:
     print(f"{engine.memory.summary()}; this process: peak RSS {memory_sample()['peak_mb']:.0f} MB", file=sys.stderr)
 
 
+@dataclasses.dataclass
+class _ScoreTally:
+    """What `score` has done so far: rows kept from the interrupted run, written, skipped
+    (unreadable lines), scores left empty and cells not scored (failed after the retries)."""
+    resumed: int = 0
+    written: int = 0
+    undefined: int = 0
+    skipped: list[str] = dataclasses.field(default_factory=list)
+    lost: list[str] = dataclasses.field(default_factory=list)
+
+
+def _cells_to_score(rows, space, kept, source: str, tally: _ScoreTally) -> list[tuple[int | None, str]]:
+    """(line, canonical arch) of each row still to score: unreadable lines are noted as skipped,
+    cells the interrupted run wrote (`kept`, a Counter) as resumed."""
+    todo = []
+    for line, text in rows:
+        try:
+            arch = space.to_str(space.from_str(text))
+        except ValueError as error:
+            tally.skipped.append(f"{source}: line {line}: skipped: {error}")
+            continue
+        if kept and kept[arch] > 0:  # finished by the interrupted run
+            kept[arch] -= 1
+            tally.resumed += 1
+        else:
+            todo.append((line, arch))
+    return todo
+
+
+def _write_scores(writer, handle, scored, names: list[str], where, bar: ProgressBar, tally: _ScoreTally) -> None:
+    """Append each scored row to the CSV as it comes (flushed), noting what was left empty or lost."""
+    for row in scored:
+        if row["failed"]:
+            tally.lost.append(f"{where(row['arch'])}: not scored: {row['failed']}")
+        else:
+            for message in row["errors"].values():
+                tally.undefined += 1
+                bar.write(f"{where(row['arch'])}: left empty: {message}")
+            values = row["values"]
+            writer.writerow([row["arch"], *["" if math.isnan(values[n]) else f"{values[n]:.10g}" for n in names],
+                             f"{row['seconds']:.4f}"])
+            handle.flush()
+            tally.written += 1
+        bar.advance()
+
+
+def _report_score(tally: _ScoreTally, out_path: Path, seconds: float, engine) -> int:
+    """The closing lines of `score` and its exit code (1: something skipped, empty or lost)."""
+    summary = f"wrote {tally.resumed + tally.written} rows to {out_path}"
+    if tally.resumed:
+        summary += f" ({tally.resumed} of them kept from the interrupted run)"
+    summary += f"; scored {tally.written} cells in {seconds:.1f} s ({tally.written / max(seconds, 1e-9):.2f} cells/s)"
+    if tally.skipped or tally.undefined:
+        summary += f"; {len(tally.skipped)} rows skipped, {tally.undefined} scores undefined (left empty)"
+    print(summary, file=sys.stderr)
+    if tally.written:
+        _print_memory(engine)
+    if tally.lost:
+        print(f"{len(tally.lost)} cells were not scored (rerun with --resume to try them again):", file=sys.stderr)
+        for message in tally.lost:
+            print(f"  {message}", file=sys.stderr)
+    return 1 if tally.skipped or tally.undefined or tally.lost else 0
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     """Score each architecture of --archs (or of the whole space, --all) on the chosen engine,
     appending the rows to --out in input order as they finish; with --resume the rows already
@@ -102,10 +166,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     refuse_same(args.out, {"--archs": args.archs})  # before anything is read or written
     names = parse_proxy_list(args.proxies)
     setup = setup_from_args(args, names)
-    space = setup.space_obj
-    rows = _arch_rows(args, space)
-    if args.limit:
-        rows = rows[: args.limit]
+    rows = _arch_rows(args, setup.space_obj)[: args.limit or None]
     source = "--all" if args.all else args.archs
     options = _proxy_options(args, names)
     header = ["arch", *names, "seconds"]
@@ -114,21 +175,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     kept = resume_csv(out_path, header, settings) if args.resume else None  # arch -> rows already written
     if kept is None:
         note_overwrite(out_path)
-    failures: list[str] = []
-    todo: list[tuple[int | None, str]] = []
-    resumed = 0
-    for line, text in rows:
-        try:
-            arch = space.to_str(space.from_str(text))
-        except ValueError as error:
-            failures.append(f"{source}: line {line}: skipped: {error}")
-            continue
-        if kept and kept[arch] > 0:  # finished by the interrupted run
-            kept[arch] -= 1
-            resumed += 1
-        else:
-            todo.append((line, arch))
-    for message in failures:
+    tally = _ScoreTally()
+    todo = _cells_to_score(rows, setup.space_obj, kept, source, tally)
+    for message in tally.skipped:
         print(message, file=sys.stderr)
     print(f"data: {setup.inputs(setup.largest_batch(names)).description} (each proxy takes its own batch of "
           f"{', '.join(sorted({str(setup.proxy_batch(n) or 1) for n in names}, key=int))} drawn by the seed)",
@@ -136,61 +185,34 @@ def cmd_score(args: argparse.Namespace) -> int:
     store = None if args.no_store else ScoreStore(args.store)
     engine = engine_from_args(args)
     print(engine.describe(), file=sys.stderr)
-    job = ScoreJob(setup, tuple(names), options)
-    undefined = written = 0
-    lost: list[str] = []
     out_path.parent.mkdir(parents=True, exist_ok=True)
     write_settings(out_path, settings)
     start = time.perf_counter()
-    bar = ProgressBar(len(rows), label="score", initial=resumed + len(failures), unit="cell")
+    bar = ProgressBar(len(rows), label="score", initial=tally.resumed + len(tally.skipped), unit="cell")
     lines = {arch: line for line, arch in todo}
+    scored = score_archs(ScoreJob(setup, tuple(names), options), [arch for _, arch in todo], engine=engine,
+                         store=store, chunk=args.chunk)
     try:
         with open(out_path, "w" if kept is None else "a", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             if kept is None or handle.tell() == 0:
                 writer.writerow(header)
                 handle.flush()
-            for row in score_archs(job, [arch for _, arch in todo], engine=engine, store=store, chunk=args.chunk):
-                where = f"{source}: line {lines[row['arch']]}" if lines.get(row["arch"]) else row["arch"]
-                if row["failed"]:
-                    lost.append(f"{where}: not scored: {row['failed']}")
-                else:
-                    for message in row["errors"].values():
-                        undefined += 1
-                        bar.write(f"{where}: left empty: {message}")
-                    values = row["values"]
-                    cells = ["" if math.isnan(values[n]) else f"{values[n]:.10g}" for n in names]
-                    writer.writerow([row["arch"], *cells, f"{row['seconds']:.4f}"])
-                    handle.flush()
-                    written += 1
-                bar.advance()
+            _write_scores(writer, handle, scored, names,
+                          lambda arch: f"{source}: line {lines[arch]}" if lines.get(arch) else arch, bar, tally)
     except BaseException as error:
         bar.close()
         engine.close()
         if not was_interrupted(error):
             raise
         saved = count_csv_rows(out_path)
-        if written:
+        if tally.written:
             _print_memory(engine)
-        report_interrupted(resumed + written if saved is None else saved, len(rows), "rows", out_path)
+        report_interrupted(tally.resumed + tally.written if saved is None else saved, len(rows), "rows", out_path)
         return INTERRUPTED
     bar.close()
-    seconds = time.perf_counter() - start
     engine.close()
-    summary = f"wrote {resumed + written} rows to {out_path}"
-    if resumed:
-        summary += f" ({resumed} of them kept from the interrupted run)"
-    summary += f"; scored {written} cells in {seconds:.1f} s ({written / max(seconds, 1e-9):.2f} cells/s)"
-    if failures or undefined:
-        summary += f"; {len(failures)} rows skipped, {undefined} scores undefined (left empty)"
-    print(summary, file=sys.stderr)
-    if written:
-        _print_memory(engine)
-    if lost:
-        print(f"{len(lost)} cells were not scored (rerun with --resume to try them again):", file=sys.stderr)
-        for message in lost:
-            print(f"  {message}", file=sys.stderr)
-    return 1 if failures or undefined or lost else 0
+    return _report_score(tally, out_path, time.perf_counter() - start, engine)
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
