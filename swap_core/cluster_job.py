@@ -6,7 +6,7 @@ finite space) on a Ray cluster and follow it.
 --engine ray`, and yields a `ClusterState` after each cell. Every computed cell goes into the
 score store on this side as it comes back, so whatever reads the store (the Lab's tables and
 plots, `prepare`, a later CLI run) sees it. The engine is closed when the generator ends or is
-closed early (the app's Stop), which cancels the tasks still in flight.
+closed early (the app's Stop); tasks still in flight finish on the cluster and are dropped.
 
 Nothing here imports ray until a job starts: without `$RAY_ADDRESS` the app never offers a
 cluster job (`cluster_address()` is None).
@@ -129,7 +129,7 @@ def cluster_scoring_states(setup: Setup, archs: Sequence[str], names: Sequence[s
             yield ClusterState(done, len(archs), failed, stored, time.perf_counter() - start, last_error, where,
                                connect_s, undefined, last_undefined)
     finally:
-        rows.close()  # cancels the tasks in flight
+        rows.close()  # stops waiting: tasks in flight finish on the cluster, their results dropped
         executor.close()
 
 
