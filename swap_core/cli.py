@@ -35,7 +35,7 @@ from .reproducible import fix_threads
 from .durable import (INTERRUPTED, count_csv_rows, data_file, note_overwrite, refuse_same, report_interrupted,
                       resume_csv, was_interrupted, write_settings)
 from .engines import add_engine_arguments, engine_from_args, memory_sample
-from .scoring import CHUNK_MAX, ScoreJob, score_archs
+from .scoring import CHUNK_MAX, ScoreJob, score_archs, whole_space
 from .prepare import default_jobs, prepare_states
 from .setup import Setup
 from .store import ScoreStore
@@ -79,10 +79,9 @@ def _arch_rows(args: argparse.Namespace, space) -> list[tuple[int | None, str]]:
     if args.all:
         if args.archs:
             raise ValueError("give --archs or --all, not both")
-        try:
-            return [(None, space.to_str(arch)) for arch in space.enumerate()]
-        except NotImplementedError:
-            raise ValueError(f"--all: the space {args.space} is not finite; give --archs FILE") from None
+        if not space.finite:
+            raise ValueError(f"--all: the space {args.space} is not finite; give --archs FILE")
+        return [(None, arch) for arch in whole_space(args.space)]
     if not args.archs:
         raise ValueError("give the architectures to score: --archs FILE, or --all for every cell of a finite space")
     if not Path(args.archs).is_file():

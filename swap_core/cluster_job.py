@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .engines import open_engine
-from .scoring import ScoreJob, score_archs
+from .scoring import ScoreJob, score_archs, whole_space  # noqa: F401 - whole_space: the page's
 from .setup import Setup
-from .spaces import get_space
 
 ADDRESS_ENV = "RAY_ADDRESS"
 
@@ -31,14 +30,6 @@ ADDRESS_ENV = "RAY_ADDRESS"
 def cluster_address() -> str | None:
     """The Ray cluster the app may send jobs to ($RAY_ADDRESS), or None: no cluster offered."""
     return os.environ.get(ADDRESS_ENV, "").strip() or None
-
-
-def whole_space(space: str) -> list[str]:
-    """Every cell of a finite space as canonical strings (NB201: 15,625); ValueError otherwise."""
-    found = get_space(space)
-    if not found.finite:
-        raise ValueError(f"the {found.name} space is not finite: score a benchmark table or a sample of it")
-    return [found.to_str(arch) for arch in found.enumerate()]
 
 
 def first_then_rest(first: Sequence[str], rest: Sequence[str]) -> list[str]:

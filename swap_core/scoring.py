@@ -26,6 +26,7 @@ from typing import Any
 
 from .engines import Failed
 from .setup import Setup
+from .spaces import get_space
 
 CHUNK_MAX = 50  # cells per task at most: about 10 s of the teaching network, lost at most per crash
 
@@ -57,6 +58,15 @@ def score_chunk(payload: tuple[ScoreJob, Sequence[str]]) -> list[dict]:
 def _failed_row(job: ScoreJob, arch: str, reason: str) -> dict:
     return {"arch": arch, "values": {n: math.nan for n in job.names}, "errors": {}, "seconds": 0.0,
             "failed": reason, "stored": False}
+
+
+def whole_space(space: str) -> list[str]:
+    """Every cell of a finite space as canonical strings (NB201: 15,625): `score --all` and the
+    Lab's whole-space cluster job; ValueError for a space too large to list."""
+    found = get_space(space)
+    if not found.finite:
+        raise ValueError(f"the {found.name} space is not finite: score a benchmark table or a sample of it")
+    return [found.to_str(arch) for arch in found.enumerate()]
 
 
 def chunk_size(cells: int, workers: int) -> int:
@@ -104,4 +114,4 @@ def score_archs(job: ScoreJob, archs: Sequence[str], *, engine: Any, store: Any 
         raise
 
 
-__all__ = ["CHUNK_MAX", "ScoreJob", "chunk_size", "score_archs", "score_chunk"]
+__all__ = ["CHUNK_MAX", "ScoreJob", "chunk_size", "score_archs", "score_chunk", "whole_space"]
